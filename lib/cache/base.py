@@ -1,0 +1,36 @@
+"""The cache protocol: a string key-value store with TTLs that never fails its caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Cache", "latest_key"]
+
+
+def latest_key(server_id: str) -> str:
+    """Key of a server's latest snapshot (SPEC §7)."""
+    return f"server:{server_id}:latest"
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """Every method swallows backend errors and timeouts (logged): reads become misses."""
+
+    name: str
+
+    def get(self, key: str) -> str | None: ...
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
+
+    def set(self, key: str, value: str, ttl: int) -> None: ...
+
+    def set_many(self, items: Mapping[str, str], ttl: int) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def ping(self) -> bool:
+        """True when the backend answers now."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""The project's own exception types.
+
+Third-party failures (sqlite3, psycopg, PostgREST, httpx, Upstash) are caught at
+the adapter boundary and re-raised as one of these with ``raise ... from exc``;
+the HTTP layer translates them to JSON responses in one place.
+
+    FleetError
+    ├── ConfigError            a setting in the environment is missing or malformed
+    ├── InvalidParameter       a caller passed a bad value (names the parameter)
+    │   └── UnknownServer      a server id that is not in the fleet
+    ├── AuthError              missing or wrong credentials
+    ├── StoreError             the store failed
+    │   └── StoreUnavailable   the store cannot be reached right now
+    └── SourceUnavailable      a collector's source (Prometheus, custom API) is down
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "FleetError",
+    "InvalidParameter",
+    "SourceUnavailable",
+    "StoreError",
+    "StoreUnavailable",
+    "UnknownServer",
+]
+
+
+class FleetError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(FleetError):
+    """A setting is missing or malformed; ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+class InvalidParameter(FleetError):
+    """A caller-supplied value is unacceptable; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.detail = message
+
+
+class UnknownServer(InvalidParameter):
+    """A server id that the fleet does not contain."""
+
+    def __init__(self, parameter: str, server_id: str) -> None:
+        super().__init__(parameter, f"unknown server {server_id!r}")
+        self.server_id = server_id
+
+
+class AuthError(FleetError):
+    """Credentials are missing or wrong."""
+
+
+class StoreError(FleetError):
+    """The store rejected or failed an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (connection refused, timeout, auth to it failed)."""
+
+
+class SourceUnavailable(FleetError):
+    """A collector's upstream source cannot be reached or answered nonsense."""

@@ -1,0 +1,103 @@
+"""Plain records shared by the generator, stores, caches and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .timeutil import format_iso
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "STATUSES",
+    "AffectedServer",
+    "Incident",
+    "MetricRow",
+    "Status",
+]
+
+Status = Literal["healthy", "warning", "critical"]
+STATUSES: tuple[Status, ...] = ("healthy", "warning", "critical")
+
+# Column order of a metric row everywhere (export, stores, API).
+METRIC_COLUMNS = (
+    "timestamp",
+    "server_id",
+    "cpu",
+    "memory",
+    "disk",
+    "response_time",
+    "network_rx",
+    "network_tx",
+    "connections",
+    "status",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One server at one tick. ``timestamp`` is epoch seconds (UTC)."""
+
+    timestamp: int
+    server_id: str
+    cpu: float
+    memory: float
+    disk: float
+    response_time: int | None
+    network_rx: float
+    network_tx: float
+    connections: int
+    status: Status
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready dict with an ISO 8601 ``...Z`` timestamp, in METRIC_COLUMNS order."""
+        return {
+            "timestamp": format_iso(self.timestamp),
+            "server_id": self.server_id,
+            "cpu": self.cpu,
+            "memory": self.memory,
+            "disk": self.disk,
+            "response_time": self.response_time,
+            "network_rx": self.network_rx,
+            "network_tx": self.network_tx,
+            "connections": self.connections,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedServer:
+    """A server an incident reached, and when its effect began (epoch seconds)."""
+
+    server_id: str
+    onset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """Ground truth of one injected failure (the seeds' ``scenario_execution_log``).
+
+    ``affected`` lists the origin first (its onset is ``start``), then every server the
+    failure spread to, each with a later onset. The effect on every server ends at ``end``.
+    """
+
+    id: str
+    pattern: str
+    origin: str
+    start: int
+    end: int
+    intensity: float
+    affected: tuple[AffectedServer, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "pattern": self.pattern,
+            "origin": self.origin,
+            "affected": [
+                {"server_id": a.server_id, "onset": format_iso(a.onset)} for a in self.affected
+            ],
+            "start": format_iso(self.start),
+            "end": format_iso(self.end),
+            "intensity": self.intensity,
+        }

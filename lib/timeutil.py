@@ -1,0 +1,70 @@
+"""Parsing and formatting of UTC instants; every instant in lib/ is integer epoch seconds."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from .errors import InvalidParameter
+
+__all__ = [
+    "DAY",
+    "day_start",
+    "format_iso",
+    "parse_date",
+    "parse_instant",
+    "to_datetime",
+]
+
+DAY = 86_400
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_instant(value: str, parameter: str) -> int:
+    """Parse an ISO 8601 date or date-time into epoch seconds (UTC when no offset is given).
+
+    Fractions of a second are truncated. Raises InvalidParameter naming ``parameter``.
+    """
+    text = value.strip()
+    if not text:
+        raise InvalidParameter(parameter, "empty date-time")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        if _DATE_ONLY.match(text):
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameter(
+            parameter, f"not an ISO 8601 date-time: {value!r} (e.g. 2024-01-01T00:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return int(moment.timestamp() // 1)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidParameter(parameter, f"date-time out of range: {value!r}") from None
+
+
+def parse_date(value: str, parameter: str) -> int:
+    """Parse ``YYYY-MM-DD`` into the epoch second of that UTC midnight."""
+    if not _DATE_ONLY.match(value.strip()):
+        raise InvalidParameter(parameter, f"expected YYYY-MM-DD, got {value!r}")
+    return parse_instant(value, parameter)
+
+
+def format_iso(epoch: int) -> str:
+    """Format epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return to_datetime(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_datetime(epoch: int) -> datetime:
+    """Epoch seconds to an aware UTC datetime."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(epoch))
+
+
+def day_start(epoch: int) -> int:
+    """The UTC midnight at or before ``epoch``."""
+    return epoch - epoch % DAY
