@@ -1,0 +1,8 @@
+"""Shared fixtures. Service fixtures (real PostgreSQL, real Redis) live in tests/services/."""
+
+from __future__ import annotations
+
+pytest_plugins: list[str] = [
+    # "tests.services.postgres",
+    # "tests.services.redis",
+]
