@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 pytest_plugins: list[str] = [
-    # "tests.services.postgres",
+    "tests.services.postgres",
     # "tests.services.redis",
 ]
