@@ -1,0 +1,352 @@
+"""The embedded store: one SQLite file, so everything runs with no account.
+
+Same tables and column names as sql/ (the store creates them itself, which only this backend
+may do). Timestamps are INTEGER epoch seconds: they order correctly, compare cheaply and need
+no parsing. ``cpu``/``memory``/``disk``/network values are rounded to two decimals on write,
+as PostgreSQL's numeric(5,2)/numeric(12,2) columns do, so every backend returns the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import StoreError, StoreUnavailable
+from ..fleet import ServerTemplate
+from ..models import Incident, MetricRow
+from ._rows import affected_from_json, affected_to_json, dedupe_rows, services_to_json
+from .base import MetricQuery
+
+__all__ = ["SQLiteStore"]
+
+_NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS daily_metrics (
+    id            INTEGER PRIMARY KEY,
+    timestamp     INTEGER NOT NULL,
+    server_id     TEXT    NOT NULL,
+    cpu           REAL,
+    memory        REAL,
+    disk          REAL,
+    response_time INTEGER,
+    network_rx    REAL,
+    network_tx    REAL,
+    connections   INTEGER,
+    status        TEXT    NOT NULL CHECK (status IN ('healthy', 'warning', 'critical')),
+    created_at    INTEGER NOT NULL DEFAULT ({_NOW}),
+    UNIQUE (server_id, timestamp)
+);
+CREATE INDEX IF NOT EXISTS daily_metrics_timestamp_server_id_idx
+    ON daily_metrics (timestamp, server_id);
+CREATE INDEX IF NOT EXISTS daily_metrics_status_timestamp_idx
+    ON daily_metrics (status, timestamp);
+CREATE TABLE IF NOT EXISTS server_templates (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    hostname        TEXT NOT NULL,
+    role            TEXT NOT NULL,
+    location        TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    cpu_cores       INTEGER NOT NULL,
+    memory_total_mb INTEGER NOT NULL,
+    disk_total_mb   INTEGER NOT NULL,
+    services        TEXT NOT NULL,
+    platform        TEXT NOT NULL,
+    created_at      INTEGER NOT NULL DEFAULT ({_NOW}),
+    updated_at      INTEGER NOT NULL DEFAULT ({_NOW})
+);
+CREATE TABLE IF NOT EXISTS scenario_execution_log (
+    id               TEXT PRIMARY KEY,
+    pattern          TEXT NOT NULL,
+    origin_server    TEXT NOT NULL,
+    affected_servers TEXT NOT NULL,
+    intensity        REAL NOT NULL,
+    started_at       INTEGER NOT NULL,
+    ended_at         INTEGER NOT NULL,
+    duration_seconds INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL DEFAULT ({_NOW})
+);
+CREATE INDEX IF NOT EXISTS scenario_execution_log_started_at_idx
+    ON scenario_execution_log (started_at);
+CREATE INDEX IF NOT EXISTS scenario_execution_log_ended_at_idx
+    ON scenario_execution_log (ended_at);
+"""
+
+_COLUMNS = (
+    "timestamp, server_id, cpu, memory, disk, response_time, "
+    "network_rx, network_tx, connections, status"
+)
+
+_M_COLUMNS = ", ".join("m." + c for c in _COLUMNS.split(", "))
+
+_UPSERT_METRICS = f"""
+INSERT INTO daily_metrics ({_COLUMNS})
+VALUES (?, ?, round(?, 2), round(?, 2), round(?, 2), ?, round(?, 2), round(?, 2), ?, ?)
+ON CONFLICT (server_id, timestamp) DO UPDATE SET
+    cpu = excluded.cpu, memory = excluded.memory, disk = excluded.disk,
+    response_time = excluded.response_time, network_rx = excluded.network_rx,
+    network_tx = excluded.network_tx, connections = excluded.connections,
+    status = excluded.status
+"""
+
+_UPSERT_INCIDENT = """
+INSERT INTO scenario_execution_log
+    (id, pattern, origin_server, affected_servers, intensity,
+     started_at, ended_at, duration_seconds)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    pattern = excluded.pattern, origin_server = excluded.origin_server,
+    affected_servers = excluded.affected_servers, intensity = excluded.intensity,
+    started_at = excluded.started_at, ended_at = excluded.ended_at,
+    duration_seconds = excluded.duration_seconds
+"""
+
+_UPSERT_TEMPLATE = f"""
+INSERT INTO server_templates
+    (id, name, hostname, role, location, environment,
+     cpu_cores, memory_total_mb, disk_total_mb, services, platform)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, hostname = excluded.hostname, role = excluded.role,
+    location = excluded.location, environment = excluded.environment,
+    cpu_cores = excluded.cpu_cores, memory_total_mb = excluded.memory_total_mb,
+    disk_total_mb = excluded.disk_total_mb, services = excluded.services,
+    platform = excluded.platform, updated_at = {_NOW}
+"""
+
+_INCIDENT_COLUMNS = "id, pattern, origin_server, affected_servers, intensity, started_at, ended_at"
+
+# sqlite3.OperationalError covers both "cannot reach the file" and plain SQL mistakes;
+# these messages are the ones that mean "try again later".
+_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "readonly", "read-only")
+
+
+class SQLiteStore:
+    """MetricStore on a local SQLite file (``":memory:"`` works too, for one process).
+
+    One connection shared by every thread, serialised by a lock: SQLite runs one writer at a
+    time anyway, and the API calls the store from worker threads.
+    """
+
+    name = "sqlite"
+
+    def __init__(self, path: str, timeout: float = 8.0) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = self._open(path, timeout)
+
+    @staticmethod
+    def _open(path: str, timeout: float) -> sqlite3.Connection:
+        try:
+            if path != ":memory:" and not path.startswith("file:"):
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, around whole batches
+            conn = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL makes NORMAL safe against corruption; it only risks the last commits on
+            # power loss, which a regenerable history can afford
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _cursor(self, write: bool = False) -> Iterator[sqlite3.Cursor]:
+        """A cursor under the lock, errors translated; writes run in one IMMEDIATE transaction."""
+        with self._lock:
+            try:
+                cur = self._conn.cursor()
+                if not write:
+                    yield cur
+                    return
+                # IMMEDIATE takes the write lock up front, so a concurrent writer waits on
+                # busy_timeout instead of failing halfway through the batch
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                except BaseException:
+                    self._conn.rollback()
+                    raise
+                cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
+        """Insert or replace rows keyed on (server_id, timestamp); returns distinct rows written."""
+        unique = dedupe_rows(rows)
+        if not unique:
+            return 0
+        with self._cursor(write=True) as cur:
+            cur.executemany(_UPSERT_METRICS, (_metric_params(r) for r in unique))
+        return len(unique)
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
+        """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
+        where, params = _where(query)
+        sql = (
+            f"SELECT {_COLUMNS} FROM daily_metrics{where} "
+            "ORDER BY timestamp, server_id LIMIT ?"
+        )
+        with self._cursor() as cur:
+            return [_metric_row(r) for r in cur.execute(sql, [*params, query.limit])]
+
+    def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:
+        """The newest row of each server (of ``server_ids`` when given), ordered by server id."""
+        params: list[Any] = []
+        where = ""
+        if server_ids is not None:
+            if not server_ids:
+                return []
+            where = f" WHERE server_id IN ({_marks(len(server_ids))})"
+            params = list(server_ids)
+        # the GROUP BY walks the (server_id, timestamp) unique index; MAX() per group is cheap
+        sql = (
+            f"SELECT {_M_COLUMNS} FROM daily_metrics m JOIN ("
+            f"SELECT server_id, MAX(timestamp) AS ts FROM daily_metrics{where} GROUP BY server_id"
+            ") newest ON m.server_id = newest.server_id AND m.timestamp = newest.ts "
+            "ORDER BY m.server_id"
+        )
+        with self._cursor() as cur:
+            return [_metric_row(r) for r in cur.execute(sql, params)]
+
+    def delete_metrics(self, start: int, end: int) -> int:
+        """Delete rows in [start, end) and incidents starting in it; returns metric rows deleted."""
+        with self._cursor(write=True) as cur:
+            deleted = cur.execute(
+                "DELETE FROM daily_metrics WHERE timestamp >= ? AND timestamp < ?", (start, end)
+            ).rowcount
+            cur.execute(
+                "DELETE FROM scenario_execution_log WHERE started_at >= ? AND started_at < ?",
+                (start, end),
+            )
+        return deleted
+
+    def prune(self, cutoff: int) -> int:
+        """Delete rows older than ``cutoff`` and incidents that ended before it; returns rows."""
+        with self._cursor(write=True) as cur:
+            deleted = cur.execute(
+                "DELETE FROM daily_metrics WHERE timestamp < ?", (cutoff,)
+            ).rowcount
+            cur.execute("DELETE FROM scenario_execution_log WHERE ended_at < ?", (cutoff,))
+        return deleted
+
+    def upsert_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Insert or replace ground-truth records keyed on incident id."""
+        if not incidents:
+            return 0
+        with self._cursor(write=True) as cur:
+            cur.executemany(_UPSERT_INCIDENT, (_incident_params(i) for i in incidents))
+        return len({i.id for i in incidents})
+
+    def query_incidents(self, start: int, end: int) -> list[Incident]:
+        """Incidents overlapping [start, end), ordered by start then id."""
+        sql = (
+            f"SELECT {_INCIDENT_COLUMNS} FROM scenario_execution_log "
+            "WHERE started_at < ? AND ended_at > ? ORDER BY started_at, id"
+        )
+        with self._cursor() as cur:
+            return [_incident(r) for r in cur.execute(sql, (end, start))]
+
+    def upsert_templates(self, templates: Sequence[ServerTemplate]) -> int:
+        """Insert or replace server templates keyed on id."""
+        if not templates:
+            return 0
+        with self._cursor(write=True) as cur:
+            cur.executemany(_UPSERT_TEMPLATE, (_template_params(t) for t in templates))
+        return len({t.id for t in templates})
+
+    def last_tick(self) -> int | None:
+        """The newest stored timestamp, or None when empty."""
+        with self._cursor() as cur:
+            value = cur.execute("SELECT MAX(timestamp) FROM daily_metrics").fetchone()[0]
+        return None if value is None else int(value)
+
+    def health(self) -> None:
+        """Return when the file answers a trivial query on the metrics table."""
+        with self._cursor() as cur:
+            cur.execute("SELECT 1 FROM daily_metrics LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        """Close the connection; later calls raise StoreError."""
+        with self._lock:
+            self._conn.close()
+
+
+def _translate(exc: sqlite3.Error) -> StoreError:
+    message = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and any(
+        marker in message.lower() for marker in _UNAVAILABLE
+    ):
+        return StoreUnavailable(f"SQLite store unavailable: {message}")
+    return StoreError(f"SQLite store error: {message}")
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _where(query: MetricQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.server_ids is not None:
+        clauses.append(f"server_id IN ({_marks(len(query.server_ids))})")
+        params.extend(query.server_ids)
+    if query.start is not None:
+        clauses.append("timestamp >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("timestamp < ?")
+        params.append(query.end)
+    if query.statuses is not None:
+        clauses.append(f"status IN ({_marks(len(query.statuses))})")
+        params.extend(query.statuses)
+    if query.after is not None:
+        # row-value comparison: the keyset cursor maps straight onto the (timestamp,
+        # server_id) index
+        clauses.append("(timestamp, server_id) > (?, ?)")
+        params.extend(query.after)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _metric_params(row: MetricRow) -> tuple[Any, ...]:
+    return (
+        row.timestamp, row.server_id, row.cpu, row.memory, row.disk, row.response_time,
+        row.network_rx, row.network_tx, row.connections, row.status,
+    )
+
+
+def _metric_row(r: Sequence[Any]) -> MetricRow:
+    return MetricRow(
+        timestamp=r[0], server_id=r[1], cpu=r[2], memory=r[3], disk=r[4],
+        response_time=r[5], network_rx=r[6], network_tx=r[7], connections=r[8], status=r[9],
+    )
+
+
+def _incident_params(incident: Incident) -> tuple[Any, ...]:
+    return (
+        incident.id, incident.pattern, incident.origin, affected_to_json(incident),
+        incident.intensity, incident.start, incident.end, incident.end - incident.start,
+    )
+
+
+def _incident(r: Sequence[Any]) -> Incident:
+    return Incident(
+        id=r[0], pattern=r[1], origin=r[2], affected=affected_from_json(r[3]),
+        intensity=r[4], start=r[5], end=r[6],
+    )
+
+
+def _template_params(t: ServerTemplate) -> tuple[Any, ...]:
+    return (
+        t.id, t.name, t.hostname, t.role, t.location, t.environment, t.cpu_cores,
+        t.memory_total_mb, t.disk_total_mb, services_to_json(t.services), t.platform,
+    )
