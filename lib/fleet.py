@@ -173,7 +173,10 @@ def get_fleet(name: str = "default") -> Fleet:
 @cache
 def scaled_fleet(size: int) -> Fleet:
     """A synthetic fleet of ``size`` servers with the default profile's role mix (benchmarks)."""
-    mix: tuple[Role, ...] = ("web",) * 6 + ("api",) * 6 + ("db",) * 4 + ("cache",) * 2 + ("worker",) * 2
+    counts: tuple[tuple[Role, int], ...] = (
+        ("web", 6), ("api", 6), ("db", 4), ("cache", 2), ("worker", 2)
+    )
+    mix: tuple[Role, ...] = tuple(role for role, n in counts for _ in range(n))
     servers = [
         _template(f"{mix[i % 20]}-{i:05d}", mix[i % 20], i, "synthetic", "bench.internal", "vm")
         for i in range(size)

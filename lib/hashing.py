@@ -74,7 +74,8 @@ def normal(key: int | UInt64Array, counter: npt.ArrayLike) -> FloatArray:
     total = np.zeros(np.broadcast_shapes(np.shape(c), np.shape(key)), dtype=np.float64)
     for lane in range(4):
         total += uniform(key, c * 4 + lane)
-    return (total - 2.0) * np.sqrt(3.0)
+    result: FloatArray = (total - 2.0) * np.sqrt(3.0)
+    return result
 
 
 class Stream:
