@@ -1,0 +1,448 @@
+"""Supabase store: PostgreSQL behind PostgREST, through the ``supabase`` package.
+
+Every request goes to ``{url}/rest/v1/<table>`` through one ``httpx.Client`` — yours when you
+inject one, otherwise one built here with HTTP/2 off (supabase's own default is HTTP/2, which
+fails on stale pooled connections in serverless functions) and explicit timeouts. postgrest's
+built-in retry is off too: it sleeps 1 + 2 + 4 s between attempts, longer than a function
+should wait; the read path falls back to the generator instead.
+
+Requests, in PostgREST terms:
+
+* upsert: ``POST daily_metrics?on_conflict=server_id,timestamp`` with
+  ``Prefer: return=minimal,resolution=merge-duplicates``, 500 rows per request. Chunks commit
+  one by one; a failure part-way leaves earlier chunks written, which is harmless because
+  upserts are idempotent and the caller retries the batch.
+* reads: ``order=timestamp.asc,server_id.asc`` and keyset paging — the next page continues
+  after the last row with ``or=(timestamp.gt.T,and(timestamp.eq.T,server_id.gt.S))`` — so a
+  result longer than PostgREST's 1,000-row cap (Supabase's ``max-rows``) comes back whole,
+  and rows written meanwhile never shift a page the way ``offset`` would. A page shorter
+  than asked for ends the read, so ``page_size`` must not exceed the server's ``max-rows``.
+* latest: PostgREST has no ``DISTINCT ON``. One request reads the newest rows
+  (``order=timestamp.desc``) of the servers not found yet; the first row of each server in
+  that order is its latest. Repeat, excluding the servers found, until a page comes back
+  short. Each full page finds at least one new server, so the number of requests is bounded
+  by the number of servers + 1 and is 1 or 2 in practice (every tick writes the whole fleet).
+* deletes: ``DELETE`` with the window as filters and ``Prefer: return=minimal,count=exact``;
+  PostgREST reports the number deleted in ``Content-Range: */N`` without sending the rows
+  back (``return=representation`` would ship a week of rows just to count them).
+* health: ``GET daily_metrics?select=id&limit=1``.
+
+PostgREST errors (``postgrest.APIError``) and httpx transport errors are translated here into
+lib.errors.StoreError, or StoreUnavailable when Supabase cannot be reached or refuses the key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+import httpx
+from postgrest import APIError, CountMethod, ReturnMethod, SyncSelectRequestBuilder
+from postgrest.utils import sanitize_param
+from supabase import Client, ClientOptions, SupabaseException, create_client
+
+from ..errors import ConfigError, FleetError, StoreError, StoreUnavailable
+from ..fleet import ServerTemplate
+from ..models import METRIC_COLUMNS, STATUSES, Incident, MetricRow
+from ..timeutil import format_iso, parse_instant
+from ._rows import affected_from_json, dedupe_rows
+from .base import MetricQuery
+
+__all__ = ["SupabaseStore"]
+
+METRICS_TABLE = "daily_metrics"
+TEMPLATES_TABLE = "server_templates"
+INCIDENTS_TABLE = "scenario_execution_log"
+
+INCIDENT_COLUMNS = (
+    "id",
+    "pattern",
+    "origin_server",
+    "affected_servers",
+    "intensity",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+)
+
+PAGE_SIZE = 1000  # Supabase's default max-rows
+CHUNK_SIZE = 500
+LATEST_PAGE = 100  # rows per request of latest() when the servers are not named
+CONNECT_TIMEOUT = 3.0  # an unreachable host should fail fast whatever the read timeout
+
+Row = dict[str, Any]
+Builder = SyncSelectRequestBuilder
+
+
+class SupabaseStore:
+    """MetricStore over Supabase's REST API (PostgREST). Writes need the service-role key."""
+
+    name = "supabase"
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: float = 8.0,
+        page_size: int = PAGE_SIZE,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        """Connect lazily (no request is sent here).
+
+        ``http_client``, when given, carries every request and keeps its own timeouts
+        (``timeout`` then does not apply); the store never closes it.
+        """
+        if page_size < 1 or chunk_size < 1:
+            raise ValueError(
+                f"page_size and chunk_size must be >= 1, got {page_size} and {chunk_size}"
+            )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            http2=False, timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        )
+        self._page_size = page_size
+        self._chunk_size = chunk_size
+        try:
+            self._client: Client = create_client(url, key, options=_options(self._http))
+        except SupabaseException as exc:
+            self.close()
+            if "url" in exc.message.lower():
+                raise ConfigError("SUPABASE_URL", f"{exc.message}: {url!r}") from exc
+            raise ConfigError("SUPABASE_SERVICE_ROLE_KEY", exc.message) from exc
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
+        """Upsert in chunks keyed on (server_id, timestamp); returns distinct rows written."""
+        unique = dedupe_rows(rows)
+        self._upsert(METRICS_TABLE, [r.as_dict() for r in unique], "server_id,timestamp")
+        return len(unique)
+
+    def upsert_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Upsert ground-truth records keyed on id."""
+        unique = list({i.id: i for i in incidents}.values())
+        self._upsert(INCIDENTS_TABLE, [_incident_to_json(i) for i in unique], "id")
+        return len(unique)
+
+    def upsert_templates(self, templates: Sequence[ServerTemplate]) -> int:
+        """Upsert server templates keyed on id."""
+        unique = list({t.id: t for t in templates}.values())
+        # merge-duplicates updates only the columns sent, so send updated_at (the SQL stores
+        # set it to now() on conflict); the clock is this process's, not the database's
+        updated_at = format_iso(int(time.time()))
+        self._upsert(
+            TEMPLATES_TABLE, [{**t.as_dict(), "updated_at": updated_at} for t in unique], "id"
+        )
+        return len(unique)
+
+    def _upsert(self, table: str, rows: list[Row], on_conflict: str) -> None:
+        for start in range(0, len(rows), self._chunk_size):
+            request = self._client.table(table).upsert(
+                rows[start : start + self._chunk_size],
+                on_conflict=on_conflict,
+                returning=ReturnMethod.minimal,
+            )
+            with _boundary(f"writing {table}"):
+                request.execute()
+
+    def delete_metrics(self, start: int, end: int) -> int:
+        """Delete rows in [start, end) and incidents starting in it; returns rows deleted."""
+        deleted = self._delete(
+            self._client.table(METRICS_TABLE)
+            .delete(count=CountMethod.exact, returning=ReturnMethod.minimal)
+            .gte("timestamp", format_iso(start))
+            .lt("timestamp", format_iso(end)),
+            METRICS_TABLE,
+        )
+        self._delete(
+            self._client.table(INCIDENTS_TABLE)
+            .delete(count=CountMethod.exact, returning=ReturnMethod.minimal)
+            .gte("started_at", format_iso(start))
+            .lt("started_at", format_iso(end)),
+            INCIDENTS_TABLE,
+        )
+        return deleted
+
+    def prune(self, cutoff: int) -> int:
+        """Delete rows older than ``cutoff`` and incidents that ended before it."""
+        deleted = self._delete(
+            self._client.table(METRICS_TABLE)
+            .delete(count=CountMethod.exact, returning=ReturnMethod.minimal)
+            .lt("timestamp", format_iso(cutoff)),
+            METRICS_TABLE,
+        )
+        self._delete(
+            self._client.table(INCIDENTS_TABLE)
+            .delete(count=CountMethod.exact, returning=ReturnMethod.minimal)
+            .lt("ended_at", format_iso(cutoff)),
+            INCIDENTS_TABLE,
+        )
+        return deleted
+
+    def _delete(self, request: Builder, table: str) -> int:
+        with _boundary(f"deleting from {table}"):
+            response = request.execute()
+        if response.count is None:
+            raise StoreError(f"Supabase sent no row count (Content-Range) deleting from {table}")
+        return response.count
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
+        """Rows matching ``query`` in (timestamp, server_id) order, paged past the row cap."""
+        if query.limit <= 0 or query.server_ids == () or query.statuses == ():
+            return []
+
+        def build() -> Builder:
+            request = self._client.table(METRICS_TABLE).select(",".join(METRIC_COLUMNS))
+            if query.server_ids is not None:
+                request = request.in_("server_id", query.server_ids)
+            if query.start is not None:
+                request = request.gte("timestamp", format_iso(query.start))
+            if query.end is not None:
+                request = request.lt("timestamp", format_iso(query.end))
+            if query.statuses is not None:
+                request = request.in_("status", query.statuses)
+            return request
+
+        after = None if query.after is None else (format_iso(query.after[0]), query.after[1])
+        rows = self._keyset(build, ("timestamp", "server_id"), after, query.limit, METRICS_TABLE)
+        return [_metric_from_json(row) for row in rows]
+
+    def query_incidents(self, start: int, end: int) -> list[Incident]:
+        """Incidents overlapping [start, end), ordered by start then id."""
+
+        def build() -> Builder:
+            return (
+                self._client.table(INCIDENTS_TABLE)
+                .select(",".join(INCIDENT_COLUMNS))
+                .lt("started_at", format_iso(end))
+                .gt("ended_at", format_iso(start))
+            )
+
+        rows = self._keyset(build, ("started_at", "id"), None, None, INCIDENTS_TABLE)
+        return [_incident_from_json(row) for row in rows]
+
+    def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:
+        """The newest row of each server, ordered by server id (see the module docstring)."""
+        wanted = None if server_ids is None else set(server_ids)
+        found: dict[str, Row] = {}
+        while wanted is None or wanted - found.keys():
+            request = self._client.table(METRICS_TABLE).select(",".join(METRIC_COLUMNS))
+            if wanted is not None:
+                missing = sorted(wanted - found.keys())
+                request, size = request.in_("server_id", missing), len(missing)
+            else:
+                if found:
+                    request = request.not_.in_("server_id", sorted(found))
+                size = LATEST_PAGE
+            request = request.order("timestamp", desc=True).order("server_id").limit(size)
+            page = self._rows(request, METRICS_TABLE)
+            for row in page:
+                found.setdefault(str(row["server_id"]), row)
+            if len(page) < size:
+                break
+        return [_metric_from_json(found[sid]) for sid in sorted(found)]
+
+    def last_tick(self) -> int | None:
+        """The newest stored timestamp, or None when the table is empty."""
+        request = (
+            self._client.table(METRICS_TABLE)
+            .select("timestamp")
+            .order("timestamp", desc=True)
+            .limit(1)
+        )
+        rows = self._rows(request, METRICS_TABLE)
+        return _epoch(rows[0]["timestamp"], METRICS_TABLE) if rows else None
+
+    def health(self) -> None:
+        """One tiny read; StoreUnavailable with the reason when it fails for any reason."""
+        request = self._client.table(METRICS_TABLE).select("id").limit(1)
+        try:
+            self._rows(request, METRICS_TABLE)
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        """Close the HTTP client when the store built it (an injected one stays open)."""
+        if self._owns_http:
+            self._http.close()
+
+    # -- paging -----------------------------------------------------------------------------
+
+    def _keyset(
+        self,
+        build: Callable[[], Builder],
+        keys: tuple[str, str],
+        after: tuple[str, str] | None,
+        limit: int | None,
+        table: str,
+    ) -> list[Row]:
+        """Every row of ``build()`` ordered by ``keys`` (after ``after``), up to ``limit``."""
+        rows: list[Row] = []
+        while limit is None or len(rows) < limit:
+            size = self._page_size if limit is None else min(self._page_size, limit - len(rows))
+            request = build()
+            if after is not None:
+                request = request.or_(_after_filter(keys, after))
+            request = request.order(keys[0]).order(keys[1]).limit(size)
+            page = self._rows(request, table)
+            rows.extend(page)
+            if len(page) < size:
+                break
+            last = page[-1]
+            # re-format the time so the cursor reads the same whatever offset PostgREST used
+            after = (format_iso(_epoch(last[keys[0]], table)), str(last[keys[1]]))
+        return rows
+
+    def _rows(self, request: Builder, table: str) -> list[Row]:
+        with _boundary(f"reading {table}"):
+            data = request.execute().data
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise StoreError(f"Supabase answered a read of {table} with something not a row list")
+        return cast(list[Row], data)
+
+
+def _options(http: httpx.Client) -> ClientOptions:
+    # A server-side client: no session to persist or refresh (both would start auth work).
+    return ClientOptions(
+        httpx_client=http,
+        postgrest_client_retry=False,
+        auto_refresh_token=False,
+        persist_session=False,
+    )
+
+
+def _after_filter(keys: tuple[str, str], after: tuple[str, str]) -> str:
+    """PostgREST logic tree for "strictly after (first, second)" in (first, second) order."""
+    first, second = (sanitize_param(value) for value in after)
+    return f"{keys[0]}.gt.{first},and({keys[0]}.eq.{first},{keys[1]}.gt.{second})"
+
+
+# -- translation of rows ----------------------------------------------------------------------
+
+
+def _epoch(value: object, table: str) -> int:
+    try:
+        return parse_instant(str(value), "timestamp")
+    except FleetError as exc:
+        raise StoreError(f"malformed timestamp {value!r} in {table}") from exc
+
+
+def _metric_from_json(row: Row) -> MetricRow:
+    try:
+        status = str(row["status"])
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        response_time = row["response_time"]
+        return MetricRow(
+            timestamp=_epoch(row["timestamp"], METRICS_TABLE),
+            server_id=str(row["server_id"]),
+            cpu=float(row["cpu"]),
+            memory=float(row["memory"]),
+            disk=float(row["disk"]),
+            response_time=None if response_time is None else int(response_time),
+            network_rx=float(row["network_rx"]),
+            network_tx=float(row["network_tx"]),
+            connections=int(row["connections"]),
+            status=status,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"malformed row in {METRICS_TABLE}: {exc!r}") from exc
+
+
+def _incident_to_json(incident: Incident) -> Row:
+    return {
+        "id": incident.id,
+        "pattern": incident.pattern,
+        "origin_server": incident.origin,
+        # a JSON array, not a string: PostgREST stores the body value as jsonb as it is
+        "affected_servers": [
+            {"server_id": a.server_id, "onset": format_iso(a.onset)} for a in incident.affected
+        ],
+        "intensity": incident.intensity,
+        "started_at": format_iso(incident.start),
+        "ended_at": format_iso(incident.end),
+        "duration_seconds": incident.end - incident.start,
+    }
+
+
+def _incident_from_json(row: Row) -> Incident:
+    try:
+        return Incident(
+            id=str(row["id"]),
+            pattern=str(row["pattern"]),
+            origin=str(row["origin_server"]),
+            start=_epoch(row["started_at"], INCIDENTS_TABLE),
+            end=_epoch(row["ended_at"], INCIDENTS_TABLE),
+            intensity=float(row["intensity"]),
+            affected=affected_from_json(row["affected_servers"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"malformed row in {INCIDENTS_TABLE}: {exc!r}") from exc
+
+
+# -- translation of errors --------------------------------------------------------------------
+
+# SQLSTATE classes that mean "the database is not able to answer now", not "your request is
+# wrong": connection exception, insufficient resources, operator intervention (includes
+# statement timeout), system error, internal error.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58", "XX")
+# The table or a column is unknown: the migrations in sql/ have not been applied.
+_MISSING_SCHEMA_CODES = ("42P01", "42703", "PGRST204", "PGRST205")
+
+
+@contextmanager
+def _boundary(action: str) -> Iterator[None]:
+    """Translate PostgREST and httpx failures of ``action`` into the project's errors."""
+    try:
+        yield
+    except APIError as exc:
+        raise _from_api_error(exc, action) from exc
+    except httpx.TimeoutException as exc:
+        raise StoreUnavailable(
+            f"Supabase did not answer in time while {action} ({type(exc).__name__})"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise StoreUnavailable(
+            f"cannot reach Supabase while {action}: {type(exc).__name__}: {exc}"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise StoreError(f"HTTP failure while {action}: {type(exc).__name__}: {exc}") from exc
+
+
+def _from_api_error(exc: APIError, action: str) -> StoreError:
+    """Classify by the error code: postgrest-py's APIError does not carry the HTTP status.
+
+    Its code is a PostgREST code (PGRSTnnn), a SQLSTATE, the HTTP status itself when the body
+    was not PostgREST JSON (a proxy's error page), or absent when Supabase's API gateway
+    answered (e.g. "Invalid API key") before PostgREST was reached.
+    """
+    code = exc.code or ""
+    detail = "; ".join(
+        str(part) for part in (exc.code, exc.message, exc.details, exc.hint) if part
+    )
+    if code in ("401", "403") or code == "42501" or code.startswith("PGRST3"):
+        return StoreUnavailable(
+            f"Supabase refused the credentials while {action} ({detail}); check SUPABASE_URL "
+            "and that the service-role key is used (the anon key may only read)"
+        )
+    if not code:
+        return StoreUnavailable(
+            f"Supabase's API gateway refused {action}: {detail or 'no details'}"
+        )
+    if (code.isdigit() and (int(code) >= 500 or int(code) == 429)) or code.startswith("PGRST0"):
+        return StoreUnavailable(f"Supabase is unavailable while {action}: {detail}")
+    if code[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+        return StoreUnavailable(f"Supabase's database failed while {action}: {detail}")
+    if code in _MISSING_SCHEMA_CODES:
+        return StoreError(
+            f"Supabase schema mismatch while {action}: {detail}; apply the migrations in sql/"
+        )
+    return StoreError(f"Supabase rejected {action}: {detail}")
