@@ -1,0 +1,421 @@
+"""The direct PostgreSQL store (psycopg 3), for ``POSTGRES_URL`` / ``DATABASE_URL``.
+
+Built to run through a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer),
+which hands each transaction to whichever server connection is free:
+
+* no server-side prepared statements (``prepare_threshold=None``), no session state — the
+  statement timeout is ``SET LOCAL`` inside each short transaction;
+* every operation is one transaction of a few statements; bulk writes are a single
+  ``INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT`` (one round trip per 10,000 rows)
+  rather than executemany, whose pipelining not every pooler handles.
+
+It never creates tables: the schema lives only in sql/. numeric columns are cast to float8
+in SQL, so callers get floats; timestamps travel as epoch seconds both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from ..errors import StoreError, StoreUnavailable
+from ..fleet import ServerTemplate
+from ..models import Incident, MetricRow
+from ._rows import affected_from_json, dedupe_rows
+from .base import MetricQuery
+
+__all__ = ["PostgresStore", "libpq_dsn"]
+
+T = TypeVar("T")
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+# Rows per INSERT statement: bounds one statement's parameter size while keeping a fleet-week
+# to a couple of round trips.
+_CHUNK = 10_000
+
+
+
+def _select_metrics(alias: str = "") -> str:
+    """The SELECT list of a metric row, columns qualified by ``alias`` when given."""
+    a = f"{alias}." if alias else ""
+    return (
+        f"SELECT extract(epoch FROM {a}timestamp)::bigint, {a}server_id, {a}cpu::float8, "
+        f"{a}memory::float8, {a}disk::float8, {a}response_time, {a}network_rx::float8, "
+        f"{a}network_tx::float8, {a}connections, {a}status"
+    )
+
+
+_SELECT_METRICS = _select_metrics()
+
+_UPSERT_METRICS = """
+INSERT INTO daily_metrics
+    (timestamp, server_id, cpu, memory, disk, response_time,
+     network_rx, network_tx, connections, status)
+SELECT to_timestamp(t), s, c, m, d, r, rx, tx, n, st
+FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::int[],
+            %s::float8[], %s::float8[], %s::int[], %s::text[])
+     AS u(t, s, c, m, d, r, rx, tx, n, st)
+ON CONFLICT (server_id, timestamp) DO UPDATE SET
+    cpu = EXCLUDED.cpu, memory = EXCLUDED.memory, disk = EXCLUDED.disk,
+    response_time = EXCLUDED.response_time, network_rx = EXCLUDED.network_rx,
+    network_tx = EXCLUDED.network_tx, connections = EXCLUDED.connections,
+    status = EXCLUDED.status
+"""
+
+# Small batches travel as one JSON document: a single statement, no pipelining needed.
+_UPSERT_INCIDENTS = """
+INSERT INTO scenario_execution_log
+    (id, pattern, origin_server, affected_servers, intensity,
+     started_at, ended_at, duration_seconds)
+SELECT id, pattern, origin_server, affected_servers, intensity,
+       to_timestamp(started_at), to_timestamp(ended_at), ended_at - started_at
+FROM jsonb_to_recordset(%s::jsonb) AS x(
+    id text, pattern text, origin_server text, affected_servers jsonb, intensity numeric,
+    started_at bigint, ended_at bigint)
+ON CONFLICT (id) DO UPDATE SET
+    pattern = EXCLUDED.pattern, origin_server = EXCLUDED.origin_server,
+    affected_servers = EXCLUDED.affected_servers, intensity = EXCLUDED.intensity,
+    started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
+    duration_seconds = EXCLUDED.duration_seconds
+"""
+
+_SELECT_INCIDENTS = """
+SELECT id, pattern, origin_server, affected_servers, intensity::float8,
+       extract(epoch FROM started_at)::bigint, extract(epoch FROM ended_at)::bigint
+FROM scenario_execution_log
+WHERE started_at < to_timestamp(%s) AND ended_at > to_timestamp(%s)
+ORDER BY started_at, id
+"""
+
+_UPSERT_TEMPLATES = """
+INSERT INTO server_templates
+    (id, name, hostname, role, location, environment,
+     cpu_cores, memory_total_mb, disk_total_mb, services, platform)
+SELECT id, name, hostname, role, location, environment,
+       cpu_cores, memory_total_mb, disk_total_mb, services, platform
+FROM jsonb_to_recordset(%s::jsonb) AS x(
+    id text, name text, hostname text, role text, location text, environment text,
+    cpu_cores int, memory_total_mb int, disk_total_mb int, services jsonb, platform text)
+ON CONFLICT (id) DO UPDATE SET
+    name = EXCLUDED.name, hostname = EXCLUDED.hostname, role = EXCLUDED.role,
+    location = EXCLUDED.location, environment = EXCLUDED.environment,
+    cpu_cores = EXCLUDED.cpu_cores, memory_total_mb = EXCLUDED.memory_total_mb,
+    disk_total_mb = EXCLUDED.disk_total_mb, services = EXCLUDED.services,
+    platform = EXCLUDED.platform, updated_at = now()
+"""
+
+# Newest row per server. Without a list of ids, a recursive "loose index scan" hops from one
+# server_id to the next on the unique (server_id, timestamp) index, then one index probe per
+# server fetches its newest row: cost grows with the number of servers, not of rows.
+_NEWEST = (
+    " CROSS JOIN LATERAL ("
+    "SELECT * FROM daily_metrics d WHERE d.server_id = ids.server_id "
+    "ORDER BY d.timestamp DESC LIMIT 1) m ORDER BY m.server_id"
+)
+_LATEST_ALL = (
+    "WITH RECURSIVE ids AS ("
+    "(SELECT server_id FROM daily_metrics ORDER BY server_id LIMIT 1) "
+    "UNION ALL "
+    "SELECT (SELECT d.server_id FROM daily_metrics d WHERE d.server_id > ids.server_id "
+    "ORDER BY d.server_id LIMIT 1) FROM ids WHERE ids.server_id IS NOT NULL) "
+    + _select_metrics("m")
+    + " FROM ids"
+    + _NEWEST
+)
+_LATEST_SOME = _select_metrics("m") + " FROM unnest(%s::text[]) AS ids(server_id)" + _NEWEST
+
+_MISSING_SCHEMA = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
+
+
+def libpq_dsn(dsn: str) -> str:
+    """``dsn`` without URL query parameters libpq does not know.
+
+    Connection strings meant for other clients carry extras libpq rejects outright
+    ("invalid URI query parameter"): Prisma's ``pgbouncer=true``, Vercel's ``supa=...``.
+    """
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.query:
+        return dsn
+    known = {option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults()}
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k in known]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+class PostgresStore:
+    """MetricStore on PostgreSQL through psycopg 3.
+
+    Connects lazily on first use and keeps one autocommit connection, shared by threads under
+    a lock. A connection that went stale while the function was frozen is replaced and the
+    operation retried once (every operation is idempotent: upserts and range deletes).
+    """
+
+    name = "postgres"
+
+    def __init__(self, dsn: str, timeout: float = 8.0) -> None:
+        self._dsn = libpq_dsn(dsn)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._set_timeout = sql.SQL("SET LOCAL statement_timeout = {}").format(
+            sql.Literal(int(timeout * 1000))
+        )
+
+    # -- connection handling -------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        try:
+            return psycopg.connect(
+                self._dsn,
+                autocommit=True,
+                prepare_threshold=None,  # poolers in transaction mode cannot keep them
+                connect_timeout=max(1, math.ceil(self._timeout)),
+                application_name="fleet-metrics",
+            )
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+
+    def _run(self, work: Callable[[Cursor], T]) -> T:
+        """Run ``work`` in one short transaction, errors translated to StoreError."""
+        with self._lock:
+            reused = self._conn is not None and not self._conn.closed
+            try:
+                return self._attempt(work)
+            except psycopg.OperationalError as exc:
+                # only a connection that died between calls earns a retry; a fresh one
+                # failing means the database is really down
+                if not (reused and self._conn is None):
+                    raise _translate(exc) from exc
+            try:
+                return self._attempt(work)
+            except psycopg.Error as exc:
+                raise _translate(exc) from exc
+
+    def _attempt(self, work: Callable[[Cursor], T]) -> T:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(self._set_timeout)
+                return work(cur)
+        except psycopg.OperationalError:
+            if conn.broken or conn.closed:
+                self._conn = None
+                conn.close()
+            raise
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
+        """Insert or replace rows keyed on (server_id, timestamp); returns distinct rows written."""
+        unique = dedupe_rows(rows)
+        if not unique:
+            return 0
+
+        def work(cur: Cursor) -> int:
+            for begin in range(0, len(unique), _CHUNK):
+                cur.execute(_UPSERT_METRICS, _columns(unique[begin : begin + _CHUNK]))
+            return len(unique)
+
+        return self._run(work)
+
+    def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
+        """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
+        where, params = _where(query)
+        statement = (
+            _SELECT_METRICS + " FROM daily_metrics" + where
+            + " ORDER BY timestamp, server_id LIMIT %s"
+        )
+        return self._run(lambda cur: _fetch_rows(cur, statement, [*params, query.limit]))
+
+    def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:
+        """The newest row of each server (of ``server_ids`` when given), ordered by server id."""
+        if server_ids is None:
+            return self._run(lambda cur: _fetch_rows(cur, _LATEST_ALL, []))
+        if not server_ids:
+            return []
+        ids = sorted(set(server_ids))
+        return self._run(lambda cur: _fetch_rows(cur, _LATEST_SOME, [ids]))
+
+    def delete_metrics(self, start: int, end: int) -> int:
+        """Delete rows in [start, end) and incidents starting in it; returns metric rows deleted."""
+
+        def work(cur: Cursor) -> int:
+            cur.execute(
+                "DELETE FROM daily_metrics "
+                "WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)",
+                (start, end),
+            )
+            deleted = cur.rowcount
+            cur.execute(
+                "DELETE FROM scenario_execution_log "
+                "WHERE started_at >= to_timestamp(%s) AND started_at < to_timestamp(%s)",
+                (start, end),
+            )
+            return deleted
+
+        return self._run(work)
+
+    def prune(self, cutoff: int) -> int:
+        """Delete rows older than ``cutoff`` and incidents that ended before it (sql/003)."""
+
+        def work(cur: Cursor) -> int:
+            cur.execute("SELECT prune_daily_metrics(to_timestamp(%s))", (cutoff,))
+            return int(_one(cur)[0])
+
+        return self._run(work)
+
+    def last_tick(self) -> int | None:
+        """The newest stored timestamp, or None when empty."""
+
+        def work(cur: Cursor) -> int | None:
+            cur.execute("SELECT extract(epoch FROM max(timestamp))::bigint FROM daily_metrics")
+            value = _one(cur)[0]
+            return None if value is None else int(value)
+
+        return self._run(work)
+
+    # -- ground truth and templates --------------------------------------------------------
+
+    def upsert_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Insert or replace ground-truth records keyed on incident id."""
+        # last one wins for a repeated id, as ON CONFLICT cannot touch a row twice
+        unique = {i.id: _incident_doc(i) for i in incidents}
+        if not unique:
+            return 0
+        document = json.dumps(list(unique.values()))
+        return self._run(lambda cur: _execute_count(cur, _UPSERT_INCIDENTS, document))
+
+    def query_incidents(self, start: int, end: int) -> list[Incident]:
+        """Incidents overlapping [start, end), ordered by start then id."""
+
+        def work(cur: Cursor) -> list[Incident]:
+            cur.execute(_SELECT_INCIDENTS, (end, start))
+            return [_incident(r) for r in cur.fetchall()]
+
+        return self._run(work)
+
+    def upsert_templates(self, templates: Sequence[ServerTemplate]) -> int:
+        """Insert or replace server templates keyed on id."""
+        unique = {t.id: t.as_dict() for t in templates}
+        if not unique:
+            return 0
+        document = json.dumps(list(unique.values()))
+        return self._run(lambda cur: _execute_count(cur, _UPSERT_TEMPLATES, document))
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def health(self) -> None:
+        """Return when the database answers a query on the metrics table.
+
+        StoreUnavailable when it cannot be reached; StoreError when the schema is missing.
+        """
+        self._run(lambda cur: cur.execute("SELECT 1 FROM daily_metrics LIMIT 1").fetchall())
+
+    def close(self) -> None:
+        """Close the connection; a later call opens a new one."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _translate(exc: psycopg.Error) -> StoreError:
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return StoreUnavailable(f"PostgreSQL unavailable: {exc}")
+    if isinstance(exc, _MISSING_SCHEMA):
+        return StoreError(f"PostgreSQL schema missing (apply the sql/ migrations): {exc}")
+    return StoreError(f"PostgreSQL error: {exc}")
+
+
+def _one(cur: Cursor) -> tuple[Any, ...]:
+    row = cur.fetchone()
+    if row is None:
+        raise StoreError("PostgreSQL returned no row where one was expected")
+    return row
+
+
+def _execute_count(cur: Cursor, statement: str, document: str) -> int:
+    cur.execute(statement, (document,))
+    return cur.rowcount
+
+
+def _fetch_rows(cur: Cursor, statement: str, params: Sequence[Any]) -> list[MetricRow]:
+    cur.execute(statement, params)
+    return [_metric_row(r) for r in cur.fetchall()]
+
+
+def _where(query: MetricQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.server_ids is not None:
+        clauses.append("server_id = ANY(%s::text[])")
+        params.append(list(query.server_ids))
+    if query.start is not None:
+        clauses.append("timestamp >= to_timestamp(%s)")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("timestamp < to_timestamp(%s)")
+        params.append(query.end)
+    if query.statuses is not None:
+        clauses.append("status = ANY(%s::text[])")
+        params.append(list(query.statuses))
+    if query.after is not None:
+        # a row comparison is what lets the planner walk the (timestamp, server_id) index
+        clauses.append("(timestamp, server_id) > (to_timestamp(%s), %s)")
+        params.extend(query.after)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _columns(rows: Sequence[MetricRow]) -> tuple[list[Any], ...]:
+    """Column-wise lists for the unnest() upsert."""
+    return (
+        [r.timestamp for r in rows],
+        [r.server_id for r in rows],
+        [r.cpu for r in rows],
+        [r.memory for r in rows],
+        [r.disk for r in rows],
+        [r.response_time for r in rows],
+        [r.network_rx for r in rows],
+        [r.network_tx for r in rows],
+        [r.connections for r in rows],
+        [r.status for r in rows],
+    )
+
+
+def _metric_row(r: Sequence[Any]) -> MetricRow:
+    return MetricRow(
+        timestamp=int(r[0]), server_id=r[1], cpu=r[2], memory=r[3], disk=r[4],
+        response_time=r[5], network_rx=r[6], network_tx=r[7], connections=r[8], status=r[9],
+    )
+
+
+def _incident_doc(incident: Incident) -> dict[str, Any]:
+    data = incident.as_dict()
+    return {
+        "id": incident.id,
+        "pattern": incident.pattern,
+        "origin_server": incident.origin,
+        "affected_servers": data["affected"],
+        # json writes the shortest exact repr and jsonb parses it as numeric, so every digit
+        # of the float survives and reads back equal (a float8 parameter would keep only 15)
+        "intensity": float(incident.intensity),
+        "started_at": incident.start,
+        "ended_at": incident.end,
+    }
+
+
+def _incident(r: Sequence[Any]) -> Incident:
+    return Incident(
+        id=r[0], pattern=r[1], origin=r[2], affected=affected_from_json(r[3]),
+        intensity=r[4], start=int(r[5]), end=int(r[6]),
+    )

@@ -1,0 +1,498 @@
+"""The store contract: every MetricStore backend must pass every test here.
+
+The ``store`` fixture is parametrised over sqlite (a temp file), postgres (the real test
+PostgreSQL, emptied before each test) and supabase (SupabaseStore talking to a PostgREST
+emulator in front of that same PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from lib.errors import StoreError, StoreUnavailable
+from lib.fleet import get_fleet
+from lib.models import AffectedServer, Incident, MetricRow, Status
+from lib.store.base import MetricQuery, MetricStore
+from lib.store.postgres import PostgresStore, libpq_dsn
+from lib.store.sqlite import SQLiteStore
+from tests.services.postgres import PostgresServer, create_database
+
+T0 = 1_704_067_200  # 2024-01-01T00:00:00Z
+TICK = 600
+SERVERS = ("api-01", "db-01", "web-01", "web-02")
+
+
+@dataclass
+class Backend:
+    """A store under test plus a direct way to count rows in its tables."""
+
+    store: MetricStore
+    count: Callable[[str], int]
+
+
+def _sqlite_counter(path: str) -> Callable[[str], int]:
+    def count(table: str) -> int:
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    return count
+
+
+def _postgres_counter(dsn: str) -> Callable[[str], int]:
+    def count(table: str) -> int:
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            assert row is not None
+            return int(row[0])
+
+    return count
+
+
+def _supabase_store(dsn: str) -> MetricStore:
+    try:
+        from tests.store.postgrest_mock import make_supabase_store
+    except ModuleNotFoundError as exc:
+        if exc.name != "tests.store.postgrest_mock":
+            raise
+        pytest.skip("supabase emulator not written yet")
+    store: MetricStore = make_supabase_store(dsn)
+    return store
+
+
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = str(tmp_path_factory.mktemp("sqlite") / "store.sqlite3")
+        result = Backend(SQLiteStore(path), _sqlite_counter(path))
+    else:
+        dsn = request.getfixturevalue("clean_postgres_dsn")
+        store = PostgresStore(dsn) if request.param == "postgres" else _supabase_store(dsn)
+        result = Backend(store, _postgres_counter(dsn))
+    yield result
+    result.store.close()
+
+
+@pytest.fixture
+def store(backend: Backend) -> MetricStore:
+    return backend.store
+
+
+def metric(tick: int, server_id: str, **changes: object) -> MetricRow:
+    """A row with distinct two-decimal values derived from (tick, server)."""
+    n = SERVERS.index(server_id) if server_id in SERVERS else len(server_id)
+    statuses: tuple[Status, ...] = ("healthy", "healthy", "warning", "critical")
+    row = MetricRow(
+        timestamp=T0 + tick * TICK,
+        server_id=server_id,
+        cpu=round((10 + tick * 1.37 + n * 3.11) % 100, 2),
+        memory=round(40.25 + n * 7.5 + tick * 0.13, 2),
+        disk=round(55.5 + tick * 0.01, 2),
+        response_time=None if (tick + n) % 7 == 3 else 100 + tick * 3 + n,
+        network_rx=round(1234.56 + tick * 10.01, 2),
+        network_tx=round(987.65 + n * 2.02, 2),
+        connections=50 + tick + n,
+        status=statuses[(tick + n) % 4],
+    )
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+def grid(ticks: int, servers: tuple[str, ...] = SERVERS) -> list[MetricRow]:
+    return [metric(t, s) for t in range(ticks) for s in servers]
+
+
+def ordered(rows: list[MetricRow]) -> list[MetricRow]:
+    return sorted(rows, key=lambda r: (r.timestamp, r.server_id))
+
+
+def everything(store: MetricStore) -> list[MetricRow]:
+    return store.query_metrics(MetricQuery(limit=100_000))
+
+
+def incident(
+    incident_id: str, start: int, end: int, *, pattern: str = "cpu_spike", intensity: float = 0.75
+) -> Incident:
+    return Incident(
+        id=incident_id,
+        pattern=pattern,
+        origin="db-01",
+        start=start,
+        end=end,
+        intensity=intensity,
+        affected=(AffectedServer("db-01", start), AffectedServer("api-01", start + TICK)),
+    )
+
+
+# -- the protocol ---------------------------------------------------------------------------
+
+
+def test_store_satisfies_the_protocol(store: MetricStore) -> None:
+    assert isinstance(store, MetricStore)
+    assert isinstance(store.name, str) and store.name
+
+
+def test_health_returns_when_the_store_answers(store: MetricStore) -> None:
+    assert store.health() is None
+
+
+# -- writing and reading back ---------------------------------------------------------------
+
+
+def test_upsert_then_query_returns_the_same_values(store: MetricStore) -> None:
+    rows = grid(12)
+    assert store.upsert_metrics(rows) == len(rows)
+    assert everything(store) == ordered(rows)
+
+
+def test_missing_response_time_round_trips_as_none(store: MetricStore) -> None:
+    row = metric(0, "web-01", response_time=None)
+    store.upsert_metrics([row])
+    assert everything(store) == [row]
+
+
+def test_values_are_kept_to_two_decimals(store: MetricStore) -> None:
+    row = metric(0, "web-01", cpu=12.344, memory=12.346, disk=99.999, network_rx=1234.567)
+    store.upsert_metrics([row])
+    (stored,) = everything(store)
+    assert (stored.cpu, stored.memory, stored.disk, stored.network_rx) == (
+        12.34, 12.35, 100.0, 1234.57,
+    )
+
+
+def test_upsert_of_nothing_writes_nothing(backend: Backend) -> None:
+    assert backend.store.upsert_metrics([]) == 0
+    assert backend.count("daily_metrics") == 0
+
+
+def test_query_orders_by_timestamp_then_server_id(store: MetricStore) -> None:
+    rows = grid(6)
+    shuffled = rows[:]
+    random.Random(7).shuffle(shuffled)
+    store.upsert_metrics(shuffled)
+    keys = [(r.timestamp, r.server_id) for r in everything(store)]
+    assert keys == sorted((r.timestamp, r.server_id) for r in rows)
+
+
+def test_query_filters_by_server_ids(store: MetricStore) -> None:
+    store.upsert_metrics(grid(5))
+    found = store.query_metrics(MetricQuery(server_ids=("web-02", "db-01")))
+    assert found == ordered([metric(t, s) for t in range(5) for s in ("db-01", "web-02")])
+
+
+def test_query_time_window_is_half_open(store: MetricStore) -> None:
+    store.upsert_metrics(grid(10))
+    found = store.query_metrics(MetricQuery(start=T0 + 3 * TICK, end=T0 + 6 * TICK))
+    assert found == ordered([metric(t, s) for t in (3, 4, 5) for s in SERVERS])
+
+
+def test_query_open_ended_windows(store: MetricStore) -> None:
+    store.upsert_metrics(grid(10))
+    since = store.query_metrics(MetricQuery(start=T0 + 8 * TICK))
+    until = store.query_metrics(MetricQuery(end=T0 + 2 * TICK))
+    assert {r.timestamp for r in since} == {T0 + 8 * TICK, T0 + 9 * TICK}
+    assert {r.timestamp for r in until} == {T0, T0 + TICK}
+
+
+def test_query_filters_by_status(store: MetricStore) -> None:
+    rows = grid(8)
+    store.upsert_metrics(rows)
+    critical = store.query_metrics(MetricQuery(statuses=("critical",)))
+    bad = store.query_metrics(MetricQuery(statuses=("warning", "critical")))
+    assert critical == ordered([r for r in rows if r.status == "critical"])
+    assert bad == ordered([r for r in rows if r.status != "healthy"])
+    assert len(critical) == 8
+
+
+def test_query_combines_filters(store: MetricStore) -> None:
+    rows = grid(10)
+    store.upsert_metrics(rows)
+    query = MetricQuery(
+        server_ids=("web-01", "api-01"), start=T0 + 2 * TICK, end=T0 + 9 * TICK,
+        statuses=("healthy",),
+    )
+    expected = [
+        r for r in rows
+        if r.server_id in ("web-01", "api-01") and 2 <= (r.timestamp - T0) // TICK < 9
+        and r.status == "healthy"
+    ]
+    assert expected
+    assert store.query_metrics(query) == ordered(expected)
+
+
+def test_query_honours_limit(store: MetricStore) -> None:
+    rows = grid(10)
+    store.upsert_metrics(rows)
+    assert store.query_metrics(MetricQuery(limit=5)) == ordered(rows)[:5]
+    assert store.query_metrics(MetricQuery(limit=1)) == ordered(rows)[:1]
+
+
+def test_query_of_empty_store_is_empty(store: MetricStore) -> None:
+    assert everything(store) == []
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 16, 1000])
+def test_keyset_paging_returns_every_row_exactly_once(store: MetricStore, page_size: int) -> None:
+    rows = grid(20)
+    store.upsert_metrics(rows)
+    pages: list[list[MetricRow]] = []
+    after: tuple[int, str] | None = None
+    while True:
+        page = store.query_metrics(MetricQuery(limit=page_size, after=after))
+        if not page:
+            break
+        assert len(page) <= page_size
+        pages.append(page)
+        after = (page[-1].timestamp, page[-1].server_id)
+    assert [r for page in pages for r in page] == ordered(rows)
+    assert len(pages) == -(-len(rows) // page_size)
+
+
+def test_keyset_paging_respects_filters(store: MetricStore) -> None:
+    rows = grid(20)
+    store.upsert_metrics(rows)
+    base = MetricQuery(start=T0 + 5 * TICK, end=T0 + 15 * TICK, statuses=("warning", "critical"))
+    seen: list[MetricRow] = []
+    after: tuple[int, str] | None = None
+    while page := store.query_metrics(replace(base, limit=3, after=after)):
+        seen.extend(page)
+        after = (page[-1].timestamp, page[-1].server_id)
+    assert seen == store.query_metrics(replace(base, limit=1000))
+    assert len(seen) == 20
+
+
+def test_cursor_inside_one_tick_continues_with_the_next_server(store: MetricStore) -> None:
+    store.upsert_metrics(grid(3))
+    page = store.query_metrics(MetricQuery(limit=2, after=(T0 + TICK, "db-01")))
+    assert [(r.timestamp, r.server_id) for r in page] == [
+        (T0 + TICK, "web-01"), (T0 + TICK, "web-02"),
+    ]
+
+
+# -- latest ---------------------------------------------------------------------------------
+
+
+def test_latest_returns_the_newest_row_of_each_server(store: MetricStore) -> None:
+    rows = [*grid(6), metric(9, "db-01")]
+    store.upsert_metrics(rows)
+    assert store.latest() == [
+        metric(5, "api-01"), metric(9, "db-01"), metric(5, "web-01"), metric(5, "web-02"),
+    ]
+
+
+def test_latest_for_chosen_servers_ignores_unknown_ones(store: MetricStore) -> None:
+    store.upsert_metrics(grid(4))
+    assert store.latest(["web-02", "api-01", "nope-99"]) == [
+        metric(3, "api-01"), metric(3, "web-02"),
+    ]
+    assert store.latest([]) == []
+
+
+def test_latest_of_empty_store_is_empty(store: MetricStore) -> None:
+    assert store.latest() == []
+
+
+# -- idempotency ----------------------------------------------------------------------------
+
+
+def test_same_batch_twice_stores_it_once(backend: Backend) -> None:
+    rows = grid(6)
+    assert backend.store.upsert_metrics(rows) == len(rows)
+    assert backend.store.upsert_metrics(rows) == len(rows)
+    assert backend.count("daily_metrics") == len(rows)
+    assert everything(backend.store) == ordered(rows)
+
+
+def test_overlapping_batches_keep_one_row_per_tick_with_the_later_values(
+    backend: Backend,
+) -> None:
+    first = grid(6)  # ticks 0..5
+    second = [replace(r, cpu=99.99, status="critical") for r in grid(10)[4 * len(SERVERS):]]
+    backend.store.upsert_metrics(first)
+    backend.store.upsert_metrics(second)  # ticks 4..9, overlapping on 4 and 5
+    stored = everything(backend.store)
+    assert backend.count("daily_metrics") == 10 * len(SERVERS)
+    assert stored == ordered(first[: 4 * len(SERVERS)] + second)
+
+
+def test_repeated_key_within_one_batch_keeps_the_last(backend: Backend) -> None:
+    old = metric(0, "web-01")
+    new = replace(old, cpu=1.23, response_time=None, status="warning")
+    assert backend.store.upsert_metrics([old, metric(0, "web-02"), new]) == 2
+    assert everything(backend.store) == [new, metric(0, "web-02")]
+
+
+# -- removal --------------------------------------------------------------------------------
+
+
+def test_prune_removes_exactly_the_rows_older_than_the_cutoff(store: MetricStore) -> None:
+    store.upsert_metrics(grid(10))
+    cutoff = T0 + 4 * TICK
+    assert store.prune(cutoff) == 4 * len(SERVERS)
+    remaining = everything(store)
+    assert remaining == ordered(grid(10)[4 * len(SERVERS):])
+    assert store.prune(cutoff) == 0
+
+
+def test_prune_removes_incidents_that_ended_before_the_cutoff(store: MetricStore) -> None:
+    cutoff = T0 + 10 * TICK
+    store.upsert_incidents([
+        incident("ended-before", T0, cutoff - 1),
+        incident("ends-at-cutoff", T0, cutoff),
+        incident("still-running", T0 + TICK, cutoff + TICK),
+    ])
+    store.prune(cutoff)
+    ids = [i.id for i in store.query_incidents(T0 - 86_400, T0 + 86_400)]
+    assert ids == ["ends-at-cutoff", "still-running"]
+
+
+def test_delete_metrics_removes_the_half_open_window(store: MetricStore) -> None:
+    rows = grid(10)
+    store.upsert_metrics(rows)
+    assert store.delete_metrics(T0 + 2 * TICK, T0 + 5 * TICK) == 3 * len(SERVERS)
+    kept = [r for r in rows if not 2 <= (r.timestamp - T0) // TICK < 5]
+    assert everything(store) == ordered(kept)
+
+
+def test_delete_metrics_removes_incidents_starting_in_the_window(store: MetricStore) -> None:
+    store.upsert_incidents([
+        incident("before", T0 - TICK, T0 + 3 * TICK),
+        incident("inside", T0 + TICK, T0 + 20 * TICK),
+        incident("at-end", T0 + 5 * TICK, T0 + 6 * TICK),
+    ])
+    store.delete_metrics(T0, T0 + 5 * TICK)
+    ids = [i.id for i in store.query_incidents(T0 - 86_400, T0 + 86_400)]
+    assert ids == ["before", "at-end"]
+
+
+# -- last tick ------------------------------------------------------------------------------
+
+
+def test_last_tick_is_none_when_empty_then_the_newest_timestamp(store: MetricStore) -> None:
+    assert store.last_tick() is None
+    store.upsert_metrics(grid(3))
+    store.upsert_metrics([metric(40, "web-02")])
+    assert store.last_tick() == T0 + 40 * TICK
+
+
+# -- ground truth ---------------------------------------------------------------------------
+
+
+def test_incidents_round_trip(store: MetricStore) -> None:
+    record = Incident(
+        id="2024-01-01-cascade_failure-db-01",
+        pattern="cascade_failure",
+        origin="db-01",
+        start=T0 + 3 * TICK,
+        end=T0 + 21 * TICK,
+        intensity=0.7312345678901234,
+        affected=(
+            AffectedServer("db-01", T0 + 3 * TICK),
+            AffectedServer("api-02", T0 + 5 * TICK),
+            AffectedServer("web-01", T0 + 6 * TICK),
+        ),
+    )
+    assert store.upsert_incidents([record]) == 1
+    assert store.query_incidents(T0, T0 + 86_400) == [record]
+
+
+def test_incident_query_returns_those_overlapping_the_window(store: MetricStore) -> None:
+    store.upsert_incidents([
+        incident("b-ends-at-start", T0 - 6 * TICK, T0),
+        incident("c-spans-the-start", T0 - 6 * TICK, T0 + TICK),
+        incident("d-inside", T0 + 2 * TICK, T0 + 3 * TICK),
+        incident("a-spans-everything", T0 - 9 * TICK, T0 + 99 * TICK),
+        incident("e-starts-at-end", T0 + 10 * TICK, T0 + 12 * TICK),
+        incident("f-crosses-the-end", T0 + 9 * TICK, T0 + 12 * TICK),
+    ])
+    found = store.query_incidents(T0, T0 + 10 * TICK)
+    assert [i.id for i in found] == [
+        "a-spans-everything", "c-spans-the-start", "d-inside", "f-crosses-the-end",
+    ]
+
+
+def test_incidents_with_equal_start_are_ordered_by_id(store: MetricStore) -> None:
+    store.upsert_incidents([incident("zeta", T0, T0 + TICK), incident("alpha", T0, T0 + TICK)])
+    assert [i.id for i in store.query_incidents(T0, T0 + TICK)] == ["alpha", "zeta"]
+
+
+def test_incident_upsert_replaces_by_id(backend: Backend) -> None:
+    first = incident("x", T0, T0 + TICK)
+    second = incident("x", T0 + TICK, T0 + 5 * TICK, pattern="db_lock", intensity=1.5)
+    backend.store.upsert_incidents([first])
+    assert backend.store.upsert_incidents([second]) == 1
+    assert backend.store.query_incidents(T0 - 86_400, T0 + 86_400) == [second]
+    assert backend.count("scenario_execution_log") == 1
+
+
+# -- templates ------------------------------------------------------------------------------
+
+
+def test_templates_upsert_twice_keeps_one_row_each(backend: Backend) -> None:
+    templates = get_fleet("default").servers
+    assert backend.store.upsert_templates(templates) == 20
+    assert backend.store.upsert_templates(templates) == 20
+    assert backend.count("server_templates") == 20
+    assert backend.store.upsert_templates([]) == 0
+
+
+# -- backend-specific failure translation ---------------------------------------------------
+
+
+def test_postgres_unreachable_raises_store_unavailable() -> None:
+    # port 1 on localhost: nothing listens there, the connection is refused at once
+    store = PostgresStore("postgresql://nobody@127.0.0.1:1/none", timeout=2)
+    with pytest.raises(StoreUnavailable):
+        store.health()
+    with pytest.raises(StoreUnavailable):
+        store.latest()
+
+
+def test_postgres_without_schema_raises_store_error_naming_migrations(
+    postgres_server: PostgresServer,
+) -> None:
+    store = PostgresStore(create_database(postgres_server, "fleet_no_schema"))
+    with pytest.raises(StoreError, match="migrations") as caught:
+        store.health()
+    assert not isinstance(caught.value, StoreUnavailable)
+    store.close()
+
+
+def test_postgres_reconnects_after_the_connection_dies(
+    clean_postgres_dsn: str,
+) -> None:
+    store = PostgresStore(clean_postgres_dsn)
+    store.upsert_metrics(grid(1))
+    with psycopg.connect(clean_postgres_dsn, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'fleet-metrics'"
+        )
+    # the stale connection is replaced and the read retried once, transparently
+    assert store.last_tick() == T0
+    store.close()
+
+
+def test_libpq_dsn_drops_parameters_libpq_rejects() -> None:
+    dsn = "postgres://u:p@pooler.example.com:6543/postgres?sslmode=require&supa=base-pooler.x&pgbouncer=true"
+    assert libpq_dsn(dsn) == "postgres://u:p@pooler.example.com:6543/postgres?sslmode=require"
+    assert libpq_dsn("host=/tmp dbname=x") == "host=/tmp dbname=x"
+
+
+def test_sqlite_in_an_unwritable_place_raises_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailable):
+        SQLiteStore("/proc/fleet/metrics.sqlite3")
+
+
+def test_sqlite_store_after_close_raises_store_error(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "s.sqlite3"))
+    store.close()
+    with pytest.raises(StoreError):
+        store.last_tick()
