@@ -14,6 +14,7 @@ package is heavy, and a cold start on the SQLite default should not pay for it.
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from ..config import Settings, get_settings
@@ -32,9 +33,9 @@ def get_store(settings: Settings | None = None) -> MetricStore:
     malformed setting surfaces at once as ConfigError.
     """
     settings = settings if settings is not None else get_settings()
-    backend = settings.metrics_store
-    if backend == "auto":
-        backend = _auto_backend(settings)
+    backend = (
+        _auto_backend(settings) if settings.metrics_store == "auto" else settings.metrics_store
+    )
     if backend == "supabase":
         return _supabase_store(settings)
     if backend == "postgres":
@@ -42,7 +43,7 @@ def get_store(settings: Settings | None = None) -> MetricStore:
     return SQLiteStore(settings.resolved_sqlite_path(), timeout=settings.store_timeout_seconds)
 
 
-def _auto_backend(settings: Settings) -> str:
+def _auto_backend(settings: Settings) -> Literal["sqlite", "supabase", "postgres"]:
     if _clean(settings.supabase_url) and _supabase_key(settings):
         return "supabase"
     if _clean(settings.postgres_dsn):
