@@ -11,6 +11,9 @@ Fixtures:
     redis_server   session   RedisServer(host, port) of the running server (skips, or fails when
                              CI=true, if redis-server is not installed)
     clean_redis    function  the same RedisServer, after FLUSHALL
+
+Loading this plugin also loads tests.services.upstash_shim (the ``upstash`` fixture: Upstash's
+REST API in front of this Redis), so that it is registered before test modules import from it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ __all__ = [
     "redis_server",
     "running_redis",
 ]
+
+pytest_plugins = ["tests.services.upstash_shim"]
 
 REDIS_SERVER = "redis-server"
 _START_ATTEMPTS = 3
