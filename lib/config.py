@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .timeutil import is_time_zone
 
 __all__ = ["DEFAULT_SEED", "Settings", "get_settings"]
 
@@ -63,10 +63,8 @@ class Settings(BaseSettings):
     @field_validator("fleet_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        if not is_time_zone(value):
+            raise ValueError(f"unknown IANA time zone {value!r}")
         return value
 
     @property

@@ -355,6 +355,13 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
     }
 
 
+def _saturate(x: FloatArray, knee: float = 90.0, ceiling: float = 99.5) -> FloatArray:
+    """Bend values above ``knee`` smoothly towards ``ceiling``: memory never reads a flat 100 %."""
+    room = ceiling - knee
+    bent = knee + room * (1.0 - np.exp(-(x - knee) / room))
+    return np.where(x > knee, bent, x)
+
+
 def _pct(x: FloatArray) -> FloatArray:
     return np.round(np.clip(x, 0.0, 100.0), 2).astype(np.float64)
 
@@ -363,7 +370,7 @@ def _finish(
     ticks: IntArray, ids: tuple[str, ...], p: _Params, base: dict[str, FloatArray], impact: Impact
 ) -> MetricFrame:
     cpu = _pct(np.maximum(base["cpu"] + impact.cpu, impact.cpu_floor))
-    memory = _pct(base["memory"] + impact.memory)
+    memory = _pct(_saturate(base["memory"] + impact.memory))
     disk = _pct(base["disk"] + impact.disk)
     response = np.maximum(np.rint(base["response"] * impact.response), 1.0).astype(np.int64)
     rx = np.round(base["network_rx"] * impact.network, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidParameter
 
@@ -11,6 +12,7 @@ __all__ = [
     "DAY",
     "day_start",
     "format_iso",
+    "is_time_zone",
     "parse_date",
     "parse_instant",
     "to_datetime",
@@ -68,3 +70,12 @@ def to_datetime(epoch: int) -> datetime:
 def day_start(epoch: int) -> int:
     """The UTC midnight at or before ``epoch``."""
     return epoch - epoch % DAY
+
+
+def is_time_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

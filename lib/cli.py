@@ -1,0 +1,214 @@
+"""Command line: ``python -m lib <command> --help``.
+
+Every bad argument ends the program with exit status 2 and one line on stderr that
+names the argument; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from .config import DEFAULT_SEED
+from .errors import ConfigError, FleetError, InvalidParameter, UnknownServer
+from .fleet import FLEET_PROFILES, Fleet, get_fleet
+from .generator import DEFAULT_STEP, MIN_STEP, MetricFrame, Simulator
+from .models import METRIC_COLUMNS
+from .progress import Progress
+from .timeutil import format_iso, is_time_zone, parse_instant
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed",
+        help="integer seed, or 'random' (printed to stderr); default: $METRICS_SEED or "
+        f"{DEFAULT_SEED}",
+    )
+    parser.add_argument("--fleet", default=None, choices=FLEET_PROFILES,
+                        help="fleet profile (default: $FLEET_PROFILE or default)")
+    parser.add_argument("--timezone", default=None,
+                        help="fleet time zone for business hours (default: $FLEET_TIMEZONE)")
+
+
+def _add_window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", required=True, help="window start, ISO 8601 (UTC if no offset)")
+    parser.add_argument("--end", required=True, help="window end (exclusive), ISO 8601")
+
+
+def resolve_seed(value: str | None, stderr: TextIO) -> int:
+    """``--seed``: an integer or ``random`` (announced on stderr); else $METRICS_SEED or default."""
+    if value is None:
+        env = os.environ.get("METRICS_SEED")
+        if env is None:
+            return DEFAULT_SEED
+        if not env.strip().isdigit():
+            raise ConfigError("METRICS_SEED", f"must be a non-negative integer, got {env!r}")
+        return int(env)
+    if value == "random":
+        seed = secrets.randbelow(2**31)
+        stderr.write(f"seed: {seed}\n")
+        return seed
+    if not value.strip().isdigit() or int(value) >= 2**63:
+        raise InvalidParameter(
+            "--seed", f"expected a non-negative integer or 'random', got {value!r}"
+        )
+    return int(value)
+
+
+def resolve_simulator(args: argparse.Namespace, stderr: TextIO) -> Simulator:
+    fleet = get_fleet(args.fleet or os.environ.get("FLEET_PROFILE", "default"))
+    zone = args.timezone or os.environ.get("FLEET_TIMEZONE", "Asia/Seoul")
+    if not is_time_zone(zone):
+        raise InvalidParameter("--timezone", f"unknown IANA time zone {zone!r}")
+    return Simulator(resolve_seed(args.seed, stderr), fleet, zone)
+
+
+def resolve_window(args: argparse.Namespace) -> tuple[int, int]:
+    start = parse_instant(args.start, "--start")
+    end = parse_instant(args.end, "--end")
+    if end <= start:
+        raise InvalidParameter("--end", f"must be after --start ({args.end} <= {args.start})")
+    return start, end
+
+
+def _parse_step(text: str) -> int:
+    if not text.isdigit() or int(text) < MIN_STEP:
+        raise InvalidParameter(
+            "--step", f"must be a whole number of seconds >= {MIN_STEP}, got {text!r}"
+        )
+    return int(text)
+
+
+def _check_servers(fleet: Fleet, servers: Sequence[str] | None) -> list[str] | None:
+    if not servers:
+        return None
+    for sid in servers:
+        if sid not in fleet.ids:
+            raise UnknownServer("--server", sid)
+    return list(servers)
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def _write_jsonl(frame: MetricFrame, out: TextIO) -> None:
+    out.writelines(json.dumps(row.as_dict(), separators=(",", ":")) + "\n" for row in frame.rows())
+
+
+def _write_csv(frame: MetricFrame, out: TextIO, header: bool) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(METRIC_COLUMNS)
+    writer.writerows(
+        (format_iso(r.timestamp), r.server_id, r.cpu, r.memory, r.disk, r.response_time,
+         r.network_rx, r.network_tx, r.connections, r.status)
+        for r in frame.rows()
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write metric rows of a window, ordered by timestamp then server id."""
+    step = _parse_step(args.step)
+    start, end = resolve_window(args)
+    sim = resolve_simulator(args, sys.stderr)
+    servers = _check_servers(sim.fleet, args.server)
+    out: TextIO = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
+    chunk = max(step, (86_400 // step) * step)
+    progress = Progress(-(-(end - start) // chunk), "export")
+    try:
+        for n, frame in enumerate(sim.frames(start, end, step, servers, chunk=chunk)):
+            if args.format == "csv":
+                _write_csv(frame, out, header=n == 0)
+            else:
+                _write_jsonl(frame, out)
+            progress.advance()
+    finally:
+        progress.close()
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    """Print the ground truth of incidents overlapping a window as a JSON array."""
+    start, end = resolve_window(args)
+    sim = resolve_simulator(args, sys.stderr)
+    json.dump([i.as_dict() for i in sim.incidents(start, end)], sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("export", help="write metric rows (JSON lines or CSV)",
+                       description=cmd_export.__doc__)
+    _add_window_options(p)
+    _add_source_options(p)
+    p.add_argument("--step", default=str(DEFAULT_STEP),
+                   help=f"seconds between ticks, >= {MIN_STEP} (default {DEFAULT_STEP})")
+    p.add_argument("--server", action="append", metavar="ID",
+                   help="only this server (repeatable; default: the whole fleet)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--out", help="output file (default: stdout)")
+    p.set_defaults(handler=cmd_export)
+
+
+def _incidents_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("incidents", help="print the ground truth of a window as JSON",
+                       description=cmd_incidents.__doc__)
+    _add_window_options(p)
+    _add_source_options(p)
+    p.set_defaults(handler=cmd_incidents)
+
+
+# Commands register here; each adds its subparser and sets ``handler``.
+COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _export_parser,
+    _incidents_parser,
+]
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(prog="python -m lib", description="Simulated server fleet and monitoring API.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InvalidParameter as exc:
+        sys.stderr.write(f"error: {exc.parameter}: {exc.detail}\n")
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+    except FleetError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); stop quietly.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    return 2
