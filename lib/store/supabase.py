@@ -425,19 +425,22 @@ def _from_api_error(exc: APIError, action: str) -> StoreError:
     answered (e.g. "Invalid API key") before PostgREST was reached.
     """
     code = exc.code or ""
+    # SQLSTATEs have five characters, often all digits (23505); HTTP statuses have three
+    status = int(code) if len(code) == 3 and code.isdigit() else None
     detail = "; ".join(
         str(part) for part in (exc.code, exc.message, exc.details, exc.hint) if part
     )
-    if code in ("401", "403") or code == "42501" or code.startswith("PGRST3"):
+    if status in (401, 403) or code == "42501" or code.startswith("PGRST3"):
         return StoreUnavailable(
             f"Supabase refused the credentials while {action} ({detail}); check SUPABASE_URL "
             "and that the service-role key is used (the anon key may only read)"
         )
     if not code:
         return StoreUnavailable(
-            f"Supabase's API gateway refused {action}: {detail or 'no details'}"
+            f"Supabase's API gateway refused {action} ({detail or 'no details'}); "
+            "check SUPABASE_URL and the key"
         )
-    if (code.isdigit() and (int(code) >= 500 or int(code) == 429)) or code.startswith("PGRST0"):
+    if (status is not None and (status >= 500 or status == 429)) or code.startswith("PGRST0"):
         return StoreUnavailable(f"Supabase is unavailable while {action}: {detail}")
     if code[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
         return StoreUnavailable(f"Supabase's database failed while {action}: {detail}")
