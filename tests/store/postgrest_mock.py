@@ -202,10 +202,10 @@ class PostgrestEmulator:
         body, returned = _one(conn, query, args)
         total: int | None = None
         if prefer.get("count") == "exact":
-            count = sql.SQL("SELECT count(*) FROM {table} WHERE {where}").format(
+            count = sql.SQL("SELECT '', count(*) FROM {table} WHERE {where}").format(
                 table=sql.Identifier(table.name), where=where
             )
-            total = int(_one(conn, count, args)[0])
+            total = _one(conn, count, args)[1]
         partial = total is not None and (offset > 0 or offset + returned < total)
         headers = {"Content-Range": _content_range(offset, returned, total)}
         content = b"" if request.method == "HEAD" else body.encode()
@@ -316,7 +316,7 @@ def _order(table: _Table, params: list[tuple[str, str]]) -> sql.Composable:
     terms = []
     for term in orders[-1].split(","):
         name, *modifiers = term.strip().split(".")
-        parts = [sql.Identifier(_column(table, name))]
+        parts: list[sql.Composable] = [sql.Identifier(_column(table, name))]
         for modifier in modifiers:
             keyword = {"asc": "ASC", "desc": "DESC", "nullsfirst": "NULLS FIRST",
                        "nullslast": "NULLS LAST"}.get(modifier)
@@ -368,7 +368,8 @@ def _window(request: httpx.Request, params: list[tuple[str, str]]) -> tuple[int,
 def _split_top(text: str) -> list[str]:
     """Split on commas outside parentheses and double quotes."""
     parts: list[str] = []
-    depth, quoted, escaped, current = 0, False, False, []
+    depth, quoted, escaped = 0, False, False
+    current: list[str] = []
     for char in text:
         if escaped:
             escaped = False
@@ -525,7 +526,7 @@ def _conflict_clause(
 
 
 def _one(
-    conn: psycopg.Connection[Any], query: sql.Composable, args: list[Any]
+    conn: psycopg.Connection[Any], query: sql.Composed, args: list[Any]
 ) -> tuple[str, int]:
     row = conn.execute(query, args).fetchone()
     assert row is not None
