@@ -734,3 +734,38 @@ def test_emulator_refuses_an_unfiltered_delete(postgres_dsn: str) -> None:
         )
     assert response.status_code == 400
     assert response.json()["message"] == "DELETE requires a WHERE clause"
+
+
+def test_emulator_honours_range_headers_logic_trees_and_head(clean_postgres_dsn: str) -> None:
+    store, emulator = emulated_store(clean_postgres_dsn)
+    rows = fleet_rows(3, servers=10)
+    rows[4] = MetricRow(T0, "srv-04", 1.0, 2.0, 3.0, None, 4.0, 5.0, 6, "warning")
+    store.upsert_metrics(rows)
+    headers = {"apikey": ANON_KEY, "Authorization": f"Bearer {ANON_KEY}"}
+    url = f"{SUPABASE_URL}/rest/v1/daily_metrics"
+    with emulator.client() as client:
+        ranged = client.get(
+            url, params={"select": "server_id", "order": "timestamp.asc,server_id.asc",
+                         "offset": "5"},
+            headers={**headers, "Range-Unit": "items", "Range": "10-14"},
+        )
+        tree = client.get(
+            url, params={"select": "server_id,timestamp",
+                         "or": "(response_time.is.null,and(timestamp.eq.\"2024-01-01T00:20:00Z\","
+                               "server_id.in.(srv-01,\"srv-02\")))",
+                         "order": "server_id.desc"},
+            headers=headers,
+        )
+        head = client.head(url, params={"select": "id"}, headers={**headers,
+                                                                  "Prefer": "count=exact"})
+    assert ranged.headers["content-range"] == "10-14/*"
+    assert [r["server_id"] for r in ranged.json()] == ["srv-00", "srv-01", "srv-02", "srv-03",
+                                                        "srv-04"]
+    assert tree.json() == [
+        {"server_id": "srv-04", "timestamp": "2024-01-01T00:00:00+00:00"},
+        {"server_id": "srv-02", "timestamp": "2024-01-01T00:20:00+00:00"},
+        {"server_id": "srv-01", "timestamp": "2024-01-01T00:20:00+00:00"},
+    ]
+    assert head.status_code == 200  # the whole table fits in one page
+    assert head.content == b""
+    assert head.headers["content-range"] == "0-29/30"
