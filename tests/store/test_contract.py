@@ -167,6 +167,14 @@ def test_values_are_kept_to_two_decimals(store: MetricStore) -> None:
     )
 
 
+def test_integers_in_float_columns_read_back_as_floats(store: MetricStore) -> None:
+    # collectors parsing JSON hand over 50 where 50.0 is meant
+    store.upsert_metrics([metric(0, "web-01", cpu=50, network_rx=0), metric(0, "web-02")])
+    stored = everything(store)[0]
+    assert (stored.cpu, stored.network_rx) == (50.0, 0.0)
+    assert isinstance(stored.cpu, float) and isinstance(stored.network_rx, float)
+
+
 def test_upsert_of_nothing_writes_nothing(backend: Backend) -> None:
     assert backend.store.upsert_metrics([]) == 0
     assert backend.count("daily_metrics") == 0
