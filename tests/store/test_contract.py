@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -451,6 +452,24 @@ def test_templates_upsert_twice_keeps_one_row_each(backend: Backend) -> None:
     assert backend.store.upsert_templates([]) == 0
 
 
+# -- concurrency ----------------------------------------------------------------------------
+
+
+def test_store_can_be_shared_by_worker_threads(store: MetricStore) -> None:
+    # the API calls one store from its thread pool; writes and reads must interleave safely
+    batches = [grid(12)[i::4] for i in range(4)]
+
+    def work(batch: list[MetricRow]) -> int:
+        written = store.upsert_metrics(batch)
+        store.latest()
+        store.query_metrics(MetricQuery(limit=10))
+        return written
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(work, batches)) == 12 * len(SERVERS)
+    assert everything(store) == ordered(grid(12))
+
+
 # -- backend-specific failure translation ---------------------------------------------------
 
 
@@ -497,6 +516,17 @@ def test_libpq_dsn_drops_parameters_libpq_rejects() -> None:
 def test_sqlite_in_an_unwritable_place_raises_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         SQLiteStore("/proc/fleet/metrics.sqlite3")
+
+
+def test_two_sqlite_stores_share_one_file(tmp_path: Path) -> None:
+    # the CLI and a local API server may open the same file at once (WAL allows it)
+    path = str(tmp_path / "shared.sqlite3")
+    writer, reader = SQLiteStore(path), SQLiteStore(path)
+    writer.upsert_metrics(grid(2))
+    assert reader.last_tick() == T0 + TICK
+    assert reader.latest() == [metric(1, s) for s in sorted(SERVERS)]
+    writer.close()
+    reader.close()
 
 
 def test_sqlite_store_after_close_raises_store_error(tmp_path: Path) -> None:
