@@ -70,9 +70,13 @@ class ServerTemplate:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fleet:
-    """A named, ordered set of server templates (sorted by id)."""
+    """A named, ordered set of server templates (sorted by id).
+
+    Compared and hashed by identity: profiles are built once (cached), and hashing a
+    thousand templates on every cache lookup would dominate the generator's time.
+    """
 
     name: str
     servers: tuple[ServerTemplate, ...]

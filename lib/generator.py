@@ -64,7 +64,7 @@ class RoleProfile:
 
 
 ROLE_PROFILES: dict[str, RoleProfile] = {
-    "web": RoleProfile(20, 46, 46, 30, 72, 30, 8, 130, 1.0, 2_400, 3.0, 320, 0.01, 25, 0.05, 6.5),
+    "web": RoleProfile(20, 42, 46, 30, 72, 30, 8, 130, 1.0, 2_400, 3.0, 320, 0.01, 25, 0.05, 6.5),
     "api": RoleProfile(28, 40, 55, 50, 26, 34, 8, 170, 0.8, 1_600, 1.6, 180, 0.07, 42, 0.01, 3.0),
     "db": RoleProfile(24, 26, 60, 22, 336, 48, 10, 30, 1.2, 3_200, 1.1, 90, 0.01, 20, 0.0, 1.0),
     "cache": RoleProfile(12, 10, 62, 20, 168, 22, 6, 4, 0.8, 5_000, 1.0, 400, 0.005, 15, 0.01, 4.0),
@@ -249,7 +249,7 @@ def _server_params(seed: int, fleet: Fleet) -> _Params:
                for f in fields}
     # Personality: no two servers of a role idle at exactly the same level.
     profile["cpu_base"] = profile["cpu_base"] * (0.85 + 0.3 * u[0])
-    profile["memory_base"] = profile["memory_base"] + 8.0 * (u[1] - 0.5)
+    profile["memory_base"] = profile["memory_base"] + 5.0 * (u[1] - 0.5)
     profile["disk_base"] = profile["disk_base"] + 12.0 * (u[2] - 0.5)
     profile["response_ms"] = profile["response_ms"] * (0.85 + 0.3 * u[3])
     profile["rx_kbps"] = profile["rx_kbps"] * (0.7 + 0.6 * u[4])
@@ -294,13 +294,26 @@ def _load_curve(ticks: IntArray, zone: str) -> tuple[FloatArray, FloatArray]:
 
 
 def _smooth_noise(key: npt.NDArray[np.uint64], t: IntArray) -> FloatArray:
-    """Value noise in [-1, 1] with knots every _KNOT seconds, continuous in time."""
+    """Value noise in [-1, 1] with knots every _KNOT seconds, continuous in time.
+
+    Knot values are hashed once per knot, not per tick: at fine steps most ticks share knots.
+    """
     k0 = t // _KNOT
+    first = int(k0.min()) if k0.size else 0
+    knots = uniform(key, np.arange(first, first + int(np.ptp(k0)) + 2 if k0.size else 1)[:, None])
+    row = k0[:, 0] - first
+    a, b = knots[row], knots[row + 1]
     w = (t - k0 * _KNOT) / _KNOT
     w = w * w * (3.0 - 2.0 * w)
-    a = uniform(key, k0)
-    b = uniform(key, k0 + 1)
     return 2.0 * (a + (b - a) * w) - 1.0
+
+
+def _slot_draws(key: npt.NDArray[np.uint64], slot: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Two independent uniforms per 10-minute slot (occurrence and size), from one hash."""
+    h = uniform(key, slot)
+    scaled = h * 65_536.0
+    whole = np.floor(scaled)
+    return whole / 65_536.0, scaled - whole
 
 
 def _white(key: npt.NDArray[np.uint64], t: IntArray) -> FloatArray:
@@ -315,8 +328,8 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
 
     batch = (role == "worker") & (hour >= _BATCH_START_H) & (hour < _BATCH_END_H)
     slot = t // _SLOT
-    spike = uniform(k[_S_SPIKE], slot) < f["spike_rate"]
-    spike_size = uniform(k[_S_SPIKE], slot + (1 << 40))
+    spike_draw, spike_size = _slot_draws(k[_S_SPIKE], slot)
+    spike = spike_draw < f["spike_rate"]
     maint = (role == "db") & (hour >= _MAINT_START_H) & (hour < _MAINT_END_H)
     cpu_level = (
         f["cpu_base"] + f["cpu_load"] * load
@@ -333,8 +346,8 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
     disk = f["disk_base"] + f["disk_creep"] * week + 0.15 * _smooth_noise(k[_S_DISK], t)
 
     congestion = 1.0 + 2.0 * np.clip((cpu - 65.0) / 35.0, 0.0, 1.0) ** 2
-    surge = uniform(k[_S_RT], slot + (1 << 41)) < f["surge_rate"]
-    surge_size = uniform(k[_S_RT], slot + (1 << 42))
+    surge_draw, surge_size = _slot_draws(k[_S_RT] ^ np.uint64(0xA5A5), slot)
+    surge = surge_draw < f["surge_rate"]
     congestion = congestion * np.where(
         surge, 1.0 + (f["surge_factor"] - 1.0) * (0.5 + 0.5 * surge_size), 1.0
     ) * np.where(maint, _MAINT_SLOWDOWN, 1.0)
