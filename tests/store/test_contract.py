@@ -141,7 +141,7 @@ def test_store_satisfies_the_protocol(store: MetricStore) -> None:
 
 
 def test_health_returns_when_the_store_answers(store: MetricStore) -> None:
-    assert store.health() is None
+    store.health()  # returns (raising nothing) when the store answers
 
 
 # -- writing and reading back ---------------------------------------------------------------
