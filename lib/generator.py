@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from .errors import InvalidParameter
 from .fleet import Fleet
-from .hashing import fold, normal, stable_key, uniform
+from .hashing import fold, noise_pair, stable_key, uniform
 from .models import Incident, MetricRow
 from .scenarios import Impact, apply_incident, incidents_between
 from .status import RESPONSE_THRESHOLDS, classify, status_name
@@ -316,10 +316,6 @@ def _slot_draws(key: npt.NDArray[np.uint64], slot: IntArray) -> tuple[FloatArray
     return whole / 65_536.0, scaled - whole
 
 
-def _white(key: npt.NDArray[np.uint64], t: IntArray) -> FloatArray:
-    return normal(key, t) / 3.0
-
-
 def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> dict[str, FloatArray]:
     """Normal-operation metrics (no incidents), each (ticks × servers)."""
     f = p.profile
@@ -335,12 +331,15 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
         f["cpu_base"] + f["cpu_load"] * load
         + np.where(batch, _BATCH_CPU, 0.0) + np.where(maint, _MAINT_CPU, 0.0)
     )
-    cpu = cpu_level * (1.0 + 0.10 * _smooth_noise(k[_S_CPU], t) + 0.05 * _white(k[_S_CPU], t))
+    w_cpu, w_rt = noise_pair(k[_S_CPU], t)
+    w_mem, w_net = noise_pair(k[_S_MEM], t)
+    w_conn = noise_pair(k[_S_CONN], t)[0]
+    cpu = cpu_level * (1.0 + 0.10 * _smooth_noise(k[_S_CPU], t) + 0.017 * w_cpu)
     cpu = cpu + np.where(spike, f["spike_cpu"] * (0.6 + 0.4 * spike_size), 0.0)
 
     uptime = np.mod(t + p.restart_phase, p.restart_period) / p.restart_period
     memory = (f["memory_base"] + f["memory_creep"] * uptime**3 + 6.0 * load) * (
-        1.0 + 0.02 * _smooth_noise(k[_S_MEM], t) + 0.01 * _white(k[_S_MEM], t)
+        1.0 + 0.02 * _smooth_noise(k[_S_MEM], t) + 0.0033 * w_mem
     )
     week = np.mod(t + p.disk_phase, 7 * DAY) / (7 * DAY)
     disk = f["disk_base"] + f["disk_creep"] * week + 0.15 * _smooth_noise(k[_S_DISK], t)
@@ -352,11 +351,11 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
         surge, 1.0 + (f["surge_factor"] - 1.0) * (0.5 + 0.5 * surge_size), 1.0
     ) * np.where(maint, _MAINT_SLOWDOWN, 1.0)
     response = f["response_ms"] * (1.0 + f["response_load"] * load) * congestion * (
-        1.0 + 0.10 * _smooth_noise(k[_S_RT], t) + 0.05 * _white(k[_S_RT], t)
+        1.0 + 0.10 * _smooth_noise(k[_S_RT], t) + 0.017 * w_rt
     )
     traffic = (0.15 + 0.85 * load) * (1.0 + 0.15 * _smooth_noise(k[_S_NET], t))
-    network_rx = f["rx_kbps"] * traffic * (1.0 + 0.05 * _white(k[_S_NET], t))
-    connections = f["connections"] * traffic * (1.0 + 0.05 * _white(k[_S_CONN], t))
+    network_rx = f["rx_kbps"] * traffic * (1.0 + 0.017 * w_net)
+    connections = f["connections"] * traffic * (1.0 + 0.017 * w_conn)
     return {
         "cpu": cpu,
         "memory": memory,
@@ -371,8 +370,10 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
 def _saturate(x: FloatArray, knee: float = 90.0, ceiling: float = 99.5) -> FloatArray:
     """Bend values above ``knee`` smoothly towards ``ceiling``: memory never reads a flat 100 %."""
     room = ceiling - knee
-    bent = knee + room * (1.0 - np.exp(-(x - knee) / room))
-    return np.where(x > knee, bent, x)
+    out = x.copy()
+    high = x > knee
+    out[high] = knee + room * (1.0 - np.exp(-(x[high] - knee) / room))
+    return out
 
 
 def _pct(x: FloatArray) -> FloatArray:

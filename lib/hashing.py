@@ -15,7 +15,7 @@ import numpy.typing as npt
 __all__ = [
     "Stream",
     "mix64",
-    "normal",
+    "noise_pair",
     "stable_key",
     "uniform",
 ]
@@ -72,21 +72,18 @@ def uniform(key: int | UInt64Array, counter: npt.ArrayLike) -> FloatArray:
     return (_hash(key, counter) >> U64(11)).astype(np.float64) * _INV_2_53
 
 
-def normal(key: int | UInt64Array, counter: npt.ArrayLike) -> FloatArray:
-    """Approximately standard-normal floats, bounded ±3.46.
+def noise_pair(key: int | UInt64Array, counter: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Two independent zero-mean, unit-variance noises (triangular, bounded ±2.45).
 
-    Irwin-Hall: the sum of four 16-bit uniforms cut from one 64-bit hash, rescaled.
+    Each is the sum of two 16-bit uniforms cut from the same 64-bit hash.
     """
     h = _hash(key, counter)
     lane = U64(0xFFFF)
-    total = (
-        (h & lane).astype(np.float64)
-        + ((h >> U64(16)) & lane)
-        + ((h >> U64(32)) & lane)
-        + (h >> U64(48))
-    )
-    result: FloatArray = (total * (1.0 / 65_536.0) - 2.0) * np.sqrt(3.0)
-    return result
+    scale = np.sqrt(6.0) / 65_536.0
+    first = ((h & lane).astype(np.float64) + ((h >> U64(16)) & lane)) * scale
+    second = (((h >> U64(32)) & lane).astype(np.float64) + (h >> U64(48))) * scale
+    centre = np.sqrt(6.0) * (65_535.0 / 65_536.0)
+    return first - centre, second - centre
 
 
 class Stream:
