@@ -3,10 +3,10 @@
 The SDK's defaults do not suit a request path (SPEC §7): it builds its own ``httpx.Client`` with
 no timeout, retries every failed request (even a non-idempotent one) after sleeping 3 s, and sends
 telemetry headers. Here retries are off, telemetry is off, and every request goes through an
-``httpx.Client`` we choose, with an explicit timeout. The SDK exposes no parameter for the client
-or the timeout, so the adapter replaces its private ``SyncHttpClient._client`` (checked at
-construction, so an SDK release that renames it fails loudly in the tests, not silently in
-production).
+``httpx.Client`` we choose (the caller's, or the SDK's own) with an explicit timeout on each
+request. The SDK exposes no parameter for the client or the timeout, so the adapter wraps its
+private ``SyncHttpClient._client`` (checked at construction, so an SDK release that renames it
+fails loudly in the tests, not silently in production).
 
 Any failure (HTTP error, timeout, error reply, malformed answer) is logged without the token and
 becomes a miss or a no-op: the cache never fails its caller.
@@ -65,11 +65,6 @@ class UpstashCache:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self._token = token
-        self._owns_client = http_client is None
-        bound_timeout = httpx.Timeout(timeout)
-        self._client = (
-            http_client if http_client is not None else httpx.Client(timeout=bound_timeout)
-        )
         self._redis = Redis(
             url.rstrip("/"),
             token,
@@ -77,7 +72,16 @@ class UpstashCache:
             rest_retry_interval=0,
             allow_telemetry=False,
         )
-        _install_http_client(self._redis, _TimeoutBoundClient(self._client, bound_timeout))
+        sdk_http = _sdk_http(self._redis)
+        self._owns_client = http_client is None
+        if http_client is None:
+            # The SDK's own client is fine once every request carries our timeout, and reusing
+            # it saves building a second TLS context on a cold start.
+            self._client: httpx.Client = sdk_http._client
+        else:
+            sdk_http._client.close()
+            self._client = http_client
+        sdk_http._client = _TimeoutBoundClient(self._client, httpx.Timeout(timeout))
 
     def get(self, key: str) -> str | None:
         """GET ``key``; None on a miss or any failure."""
@@ -160,14 +164,12 @@ class UpstashCache:
         )
 
 
-def _install_http_client(redis: Redis, client: _TimeoutBoundClient) -> None:
-    """Swap the SDK's own timeout-less httpx.Client for ours (see the module docstring)."""
+def _sdk_http(redis: Redis) -> Any:
+    """The SDK's SyncHttpClient, whose httpx client we replace (see the module docstring)."""
     sdk_http: Any = getattr(redis, "_http", None)
-    own_client = getattr(sdk_http, "_client", None)
-    if not isinstance(own_client, httpx.Client):
+    if not isinstance(getattr(sdk_http, "_client", None), httpx.Client):
         raise RuntimeError(
             "upstash_redis.Redis no longer keeps its httpx client at ._http._client; "
             "lib/cache/upstash.py must be adapted to this upstash-redis version"
         )
-    own_client.close()
-    sdk_http._client = client
+    return sdk_http

@@ -82,7 +82,11 @@ class UpstashShim:
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="upstash-shim", daemon=True
+            # a short poll interval keeps stop() quick (shutdown waits for the next poll)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="upstash-shim",
+            daemon=True,
         )
 
     def start(self) -> None:
