@@ -12,16 +12,18 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
+from .collectors.base import Collector
 from .config import DEFAULT_SEED
 from .errors import ConfigError, FleetError, InvalidParameter, UnknownServer
 from .fleet import FLEET_PROFILES, Fleet, get_fleet
 from .generator import DEFAULT_STEP, MIN_STEP, MetricFrame, Simulator
 from .models import METRIC_COLUMNS
 from .progress import Progress
-from .timeutil import format_iso, is_time_zone, parse_instant
+from .timeutil import format_iso, is_time_zone, parse_date, parse_instant
 
 __all__ = ["main"]
 
@@ -155,6 +157,84 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a window and write rows, ground truth and templates to the configured store.
+
+    Running it twice changes nothing; --clear empties the window first.
+    """
+    from .collectors.dummy import DummyCollector
+    from .collectors.factory import get_collector
+    from .config import get_settings
+    from .pipeline import store_window
+    from .store.factory import get_store
+
+    start, end = _generate_window(args)
+    settings = get_settings()
+    if settings.collector_mode == "dummy":
+        sim = resolve_simulator(args, sys.stderr)
+        collector: Collector = DummyCollector(sim)
+        seed_note = f"seed {sim.seed}, fleet {sim.fleet.name}"
+    else:
+        collector = get_collector(settings)
+        seed_note = f"collector {collector.mode}"
+    store = get_store(settings)
+    progress = Progress(-(-(end - start) // 86_400), "generate")
+    try:
+        result = store_window(collector, store, start, end, clear=args.clear,
+                              on_chunk=lambda _: progress.advance())
+    finally:
+        progress.close()
+        store.close()
+    cleared = f", cleared {result.cleared:,} old rows" if args.clear else ""
+    sys.stdout.write(
+        f"stored {result.rows:,} rows and {result.incidents} incidents for "
+        f"{format_iso(start)} .. {format_iso(end)} in {store.name} ({seed_note}{cleared}) "
+        f"in {result.duration_ms / 1000:.2f} s\n"
+    )
+    return 0
+
+
+def _generate_window(args: argparse.Namespace) -> tuple[int, int]:
+    if args.days is not None and args.days < 1:
+        raise InvalidParameter("--days", f"must be at least 1, got {args.days}")
+    if args.date is not None:
+        if args.start or args.end:
+            raise InvalidParameter("--date", "use either --date or --start/--end, not both")
+        start = parse_date(args.date, "--date")
+        return start, start + 86_400 * (args.days or 1)
+    if args.start is None:
+        if args.end is not None:
+            raise InvalidParameter("--start", "required with --end")
+        from .pipeline import default_window
+
+        now = int(time.time())
+        if args.days is None:
+            return default_window(now)
+        today = now - now % 86_400
+        return today - 86_400 * (args.days - 1), today + 86_400
+    start = parse_instant(args.start, "--start")
+    if args.end is not None:
+        if args.days is not None:
+            raise InvalidParameter("--days", "use either --end or --days, not both")
+        return resolve_window(args)
+    return start, start + 86_400 * (args.days or 1)
+
+
+def _generate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("generate", help="write a window to the configured store",
+                       description=cmd_generate.__doc__)
+    p.add_argument("--date", help="a UTC day, YYYY-MM-DD (with --days: that many days from it)")
+    p.add_argument("--start", help="window start, ISO 8601")
+    p.add_argument("--end", help="window end (exclusive), ISO 8601")
+    p.add_argument("--days", type=int, help="number of days (default 1; without --date or "
+                   "--start: the last N days up to the end of today)")
+    _add_source_options(p)
+    p.add_argument("--clear", action="store_true", help="delete the window's rows first")
+    p.set_defaults(handler=cmd_generate)
+    p.epilog = ("Without --date or --start: the last complete UTC day and today up to the "
+                "current tick. Store from $METRICS_STORE (default: SQLite at ./data/).")
+
+
 def _export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("export", help="write metric rows (JSON lines or CSV)",
                        description=cmd_export.__doc__)
@@ -181,6 +261,7 @@ def _incidents_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _export_parser,
     _incidents_parser,
+    _generate_parser,
 ]
 
 

@@ -1,0 +1,27 @@
+"""Pick the collector from ``COLLECTOR_MODE`` (dummy | prometheus | custom)."""
+
+from __future__ import annotations
+
+from ..config import Settings, get_settings
+from ..errors import ConfigError
+from ..fleet import get_fleet
+from ..generator import Simulator
+from .base import Collector
+from .dummy import DummyCollector
+
+__all__ = ["get_collector", "simulator_from"]
+
+
+def simulator_from(settings: Settings) -> Simulator:
+    """The simulator the settings describe (seed, fleet profile, time zone)."""
+    return Simulator(settings.metrics_seed, get_fleet(settings.fleet_profile),
+                     settings.fleet_timezone)
+
+
+def get_collector(settings: Settings | None = None) -> Collector:
+    """A collector for the configured mode; ConfigError naming the variable when misconfigured."""
+    settings = settings if settings is not None else get_settings()
+    mode = settings.collector_mode
+    if mode == "dummy":
+        return DummyCollector(simulator_from(settings))
+    raise ConfigError("COLLECTOR_MODE", f"mode {mode!r} is not implemented yet")
