@@ -24,4 +24,13 @@ def get_collector(settings: Settings | None = None) -> Collector:
     mode = settings.collector_mode
     if mode == "dummy":
         return DummyCollector(simulator_from(settings))
-    raise ConfigError("COLLECTOR_MODE", f"mode {mode!r} is not implemented yet")
+    # Real sources are imported only when chosen: the dummy default stays light.
+    if mode == "prometheus":
+        from .prometheus import PrometheusCollector
+
+        return PrometheusCollector.from_settings(settings)
+    if mode == "custom":
+        from .custom import CustomCollector
+
+        return CustomCollector.from_settings(settings)
+    raise ConfigError("COLLECTOR_MODE", f"unknown mode {mode!r} (dummy, prometheus, custom)")
