@@ -13,7 +13,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m lib export --start $$(date -u +%Y-%m-%d) --end $$(date -u -d tomorrow +%Y-%m-%d) --out data/today.jsonl && echo "wrote data/today.jsonl"
+	$(BIN)/python -m lib serve --port $${PORT:-3000}
 
 services:
 	bash scripts/install-services.sh

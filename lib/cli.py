@@ -235,6 +235,41 @@ def _generate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
                 "current tick. Store from $METRICS_STORE (default: SQLite at ./data/).")
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve every function on one port under the same paths, with docs at /api/docs.
+
+    First makes sure yesterday and today so far are in the embedded (SQLite) store.
+    """
+    import uvicorn
+
+    from .config import get_settings
+    from .deps import provide_collector, provide_store
+    from .local import combined_app
+    from .pipeline import default_window, store_window
+
+    if not 0 < args.port < 65_536:
+        raise InvalidParameter("--port", f"must be 1-65535, got {args.port}")
+    settings = get_settings()
+    store = provide_store()
+    now = int(time.time())
+    start, end = default_window(now)
+    last = store.last_tick()
+    if store.name == "sqlite" and (last is None or last < end - 600):
+        result = store_window(provide_collector(), store, start, end)
+        sys.stderr.write(f"stored {result.rows:,} rows for {format_iso(start)} .. "
+                         f"{format_iso(end)} in {settings.resolved_sqlite_path()}\n")
+    sys.stderr.write(f"serving on http://{args.host}:{args.port}/api/docs\n")
+    uvicorn.run(combined_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _serve_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("serve", help="serve the API locally", description=cmd_serve.__doc__)
+    p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.set_defaults(handler=cmd_serve)
+
+
 def _export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("export", help="write metric rows (JSON lines or CSV)",
                        description=cmd_export.__doc__)
@@ -262,6 +297,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _export_parser,
     _incidents_parser,
     _generate_parser,
+    _serve_parser,
 ]
 
 

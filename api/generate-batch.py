@@ -1,0 +1,44 @@
+"""GET|POST /api/generate-batch — the daily cron: collect, store, prune, re-cache."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from mangum import Mangum
+
+from lib.deps import CacheDep, CollectorDep, NowDep, SettingsDep, StoreDep
+from lib.http import ERROR_RESPONSES, create_app, json_response
+from lib.service import authorize_cron, generate_batch
+
+router = APIRouter()
+
+
+def run_generate_batch(
+    store: StoreDep,
+    cache: CacheDep,
+    collector: CollectorDep,
+    settings: SettingsDep,
+    now: NowDep,
+    authorization: Annotated[str | None, Header()] = None,
+    date: Annotated[str | None, Query(description="a UTC day, YYYY-MM-DD")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 (with end)")] = None,
+    end: Annotated[str | None, Query(description="ISO 8601 (with start)")] = None,
+) -> Response:
+    """Write a window (default: yesterday and today so far) to the store; needs CRON_SECRET."""
+    authorize_cron(settings, authorization)
+    result = generate_batch(store, cache, collector, settings, now, date=date, start=start,
+                            end=end)
+    return json_response(result.payload, source=result.source, cache=result.cache)
+
+
+# GET is what Vercel's cron sends; POST is for people. Same handler, distinct operation ids.
+for method in ("GET", "POST"):
+    router.add_api_route(
+        "/api/generate-batch", run_generate_batch, methods=[method], tags=["batch"],
+        operation_id=f"generate_batch_{method.lower()}",
+        responses={**ERROR_RESPONSES, 401: {**ERROR_RESPONSES[400], "description": "Bad token"}},
+    )
+
+app = create_app(router, title="/api/generate-batch")
+lambda_handler = Mangum(app, lifespan="off")

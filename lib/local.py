@@ -1,0 +1,50 @@
+"""Every Vercel function in one app: the local server, the docs function and the tests.
+
+The functions are found the way Vercel finds them — each ``.py`` file under ``api/`` with a
+module-level ``app`` — and loaded from their paths (``generate-batch.py`` is no identifier).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from fastapi import APIRouter, FastAPI
+
+from .http import create_app
+
+__all__ = ["API_DIR", "combined_app", "function_modules"]
+
+API_DIR = Path(__file__).resolve().parent.parent / "api"
+
+
+def _load(path: Path) -> ModuleType:
+    name = "api_" + "_".join(path.relative_to(API_DIR).with_suffix("").parts).replace("-", "_")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def function_modules() -> dict[str, ModuleType]:
+    """Every function module by its path under api/ (e.g. ``metrics/daily.py``)."""
+    found = {}
+    for path in sorted(API_DIR.rglob("*.py")):
+        module = _load(path)
+        if hasattr(module, "app") and hasattr(module, "router"):
+            found[str(path.relative_to(API_DIR))] = module
+    return found
+
+
+def combined_app() -> FastAPI:
+    """All functions' routes on one app, with OpenAPI at /api/openapi.json and /api/docs."""
+    routers: list[APIRouter] = [m.router for m in function_modules().values()]
+    return create_app(*routers, title="Fleet metrics API", docs=True)

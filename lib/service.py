@@ -1,0 +1,405 @@
+"""What the HTTP functions do, without HTTP: parse parameters, read through the tiers, shape.
+
+Each function returns (payload, data source, cache policy); api/<path>.py only binds the
+query parameters and turns the result into a response.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .cache.base import Cache, latest_key
+from .collectors.base import Collector, Snapshot
+from .config import Settings
+from .errors import AuthError, ConfigError, InvalidParameter, SourceUnavailable, StoreError, UnknownServer
+from .fleet import ServerTemplate
+from .generator import DEFAULT_STEP, MIN_STEP, tick_grid
+from .http import CachePolicy, RangeError
+from .models import STATUSES, MetricRow
+from .pipeline import default_window, store_window
+from .store.base import MetricQuery, MetricStore
+from .timeutil import DAY, day_start, format_iso, parse_date, parse_instant
+
+__all__ = [
+    "DAILY_DEFAULT_LIMIT",
+    "DAILY_MAX_LIMIT",
+    "PERFORMANCE_MAX_POINTS",
+    "Result",
+    "daily_metrics",
+    "generate_batch",
+    "performance",
+    "servers_snapshot",
+    "status_report",
+]
+
+logger = logging.getLogger(__name__)
+
+DAILY_DEFAULT_LIMIT = 1000
+DAILY_MAX_LIMIT = 5000
+PERFORMANCE_MAX_POINTS = 2000
+METRICS = ("cpu", "memory", "disk", "network", "response_time")
+
+LIVE = CachePolicy(s_maxage=5, stale_while_revalidate=25)
+RECENT = CachePolicy(s_maxage=60, stale_while_revalidate=300)
+PAST = CachePolicy(s_maxage=3600, stale_while_revalidate=86_400)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    payload: dict[str, Any]
+    source: str
+    cache: CachePolicy | None
+
+
+# --- parameters ------------------------------------------------------------------------
+
+
+def _instant(value: str | None, parameter: str) -> int | None:
+    return None if value is None else parse_instant(value, parameter)
+
+
+def _window(start: int | None, end: int | None, end_name: str) -> None:
+    if start is not None and end is not None and end < start:
+        raise RangeError(end_name, "must not be before the start of the window")
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    """Repeated and comma-separated values, in order, without blanks or repeats."""
+    out: list[str] = []
+    for value in values or ():
+        for part in value.split(","):
+            if part.strip() and part.strip() not in out:
+                out.append(part.strip())
+    return out
+
+
+def _known_ids(collector: Collector) -> set[str]:
+    return {s.id for s in collector.servers()}
+
+
+def _check_servers(ids: Sequence[str], collector: Collector, parameter: str) -> None:
+    known = _known_ids(collector)
+    for sid in ids:
+        if sid not in known:
+            raise UnknownServer(parameter, sid)
+
+
+def _encode_cursor(row: MetricRow) -> str:
+    return base64.urlsafe_b64encode(f"{row.timestamp}|{row.server_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
+        ts, sid = text.split("|", 1)
+        return int(ts), sid
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidParameter("cursor", "not a cursor returned by this API") from None
+
+
+def _row_json(row: MetricRow) -> dict[str, object]:
+    return row.as_dict()
+
+
+# --- GET /api/metrics/daily ------------------------------------------------------------
+
+
+def daily_metrics(
+    store: MetricStore, collector: Collector, now: int, *, server_id: Sequence[str] | None,
+    start_time: str | None, end_time: str | None, status: Sequence[str] | None, limit: int,
+    cursor: str | None,
+) -> Result:
+    """Stored rows, filtered and keyset-paged, ordered by timestamp then server id."""
+    start = _instant(start_time, "start_time")
+    end = _instant(end_time, "end_time")
+    _window(start, end, "end_time")
+    ids = _split(server_id)
+    if ids:
+        _check_servers(ids, collector, "server_id")
+    statuses = _split(status)
+    for value in statuses:
+        if value not in STATUSES:
+            raise InvalidParameter("status", f"unknown status {value!r} (healthy, warning, "
+                                   "critical)")
+    query = MetricQuery(
+        server_ids=tuple(ids) or None, start=start, end=end,
+        statuses=tuple(s for s in STATUSES if s in statuses) or None,
+        limit=limit + 1, after=_decode_cursor(cursor) if cursor else None,
+    )
+    rows = store.query_metrics(query)
+    page = rows[:limit]
+    more = len(rows) > limit
+    past = end is not None and end <= day_start(now)
+    return Result(
+        {"data": [_row_json(r) for r in page], "count": len(page),
+         "next_cursor": _encode_cursor(page[-1]) if more and page else None},
+        "store", PAST if past else RECENT,
+    )
+
+
+# --- GET /api/monitoring/servers -------------------------------------------------------
+
+
+def _server_json(template: ServerTemplate, snap: Snapshot) -> dict[str, object]:
+    row = snap.row
+    mem_total, disk_total = template.memory_total_mb, template.disk_total_mb
+    return {
+        "id": template.id,
+        "name": template.name,
+        "hostname": template.hostname,
+        "role": template.role,
+        "location": template.location,
+        "status": row.status if snap.online else "offline",
+        "cpu": {"usage": row.cpu, "cores": template.cpu_cores},
+        "memory": {"total": mem_total, "used": round(mem_total * row.memory / 100),
+                   "usage": row.memory},
+        "disk": {"total": disk_total, "used": round(disk_total * row.disk / 100),
+                 "usage": row.disk},
+        "network": {"rx": row.network_rx, "tx": row.network_tx, "connections": row.connections},
+        "responseTime": row.response_time,
+        "uptime": snap.uptime,
+        "lastChecked": format_iso(row.timestamp),
+    }
+
+
+def _cached(cache: Cache, ids: Sequence[str], tick: int) -> list[dict[str, Any]] | None:
+    """Every server's cached snapshot for ``tick``, or None if any is missing or stale."""
+    values = cache.get_many([latest_key(sid) for sid in ids])
+    found = []
+    for value in values:
+        if value is None:
+            return None
+        try:
+            entry = json.loads(value)
+        except ValueError:
+            return None
+        if entry.get("tick") != tick:
+            return None
+        found.append(entry["server"])
+    return found
+
+
+def servers_snapshot(
+    collector: Collector, cache: Cache, settings: Settings, now: int, *,
+    at: str | None, server_id: str | None,
+) -> Result:
+    """The live view: cache (``server:{id}:latest``) → collector → re-cache."""
+    moment = _instant(at, "at")
+    instant = now if moment is None else moment
+    if moment is not None and moment > now + MIN_STEP:
+        raise InvalidParameter("at", "must not be in the future")
+    templates = {t.id: t for t in collector.servers()}
+    ids = sorted(templates)
+    if server_id is not None:
+        if server_id not in templates:
+            raise UnknownServer("serverId", server_id)
+        ids = [server_id]
+    tick = instant - instant % MIN_STEP
+    live = moment is None
+    servers = _cached(cache, ids, tick) if live else None
+    source = "cache"
+    if servers is None:
+        snaps = collector.snapshot(ids, instant)
+        servers = [_server_json(templates[s.row.server_id], s) for s in snaps]
+        source = "generator" if collector.mode == "dummy" else "collector"
+        if live:
+            cache.set_many({latest_key(s["id"]): json.dumps({"tick": tick, "server": s})
+                            for s in servers}, settings.cache_ttl_seconds)
+    summary = {"total": len(servers), **{s: 0 for s in (*STATUSES, "offline")}}
+    for server in servers:
+        summary[server["status"]] += 1
+    past = moment is not None and moment < day_start(now)
+    return Result({"servers": servers, "summary": summary, "timestamp": format_iso(tick)},
+                  source, PAST if past else LIVE)
+
+
+def refresh_latest(collector: Collector, cache: Cache, settings: Settings, now: int) -> int:
+    """Re-cache every server's current snapshot; returns how many were cached."""
+    result = servers_snapshot(collector, _Bypass(cache), settings, now, at=None, server_id=None)
+    return len(result.payload["servers"])
+
+
+class _Bypass:
+    """A cache view that always misses on read but writes through (forces a refresh)."""
+
+    def __init__(self, cache: Cache) -> None:
+        self._cache = cache
+        self.name = cache.name
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return [None] * len(keys)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._cache, attr)
+
+
+# --- GET /api/monitoring/performance ---------------------------------------------------
+
+
+def _point(row: MetricRow, metric: str | None) -> dict[str, object]:
+    full: dict[str, object] = {
+        "timestamp": format_iso(row.timestamp),
+        "cpu": row.cpu,
+        "memory": row.memory,
+        "disk": row.disk,
+        "network": {"rx": row.network_rx, "tx": row.network_tx},
+        "responseTime": row.response_time,
+    }
+    if metric is None:
+        return full
+    name = "responseTime" if metric == "response_time" else metric
+    return {"timestamp": full["timestamp"], name: full[name]}
+
+
+def _from_store(store: MetricStore, server: str, start: int, end: int, step: int
+                ) -> list[MetricRow] | None:
+    """Stored rows when the store holds every tick of the window at this step, else None."""
+    if step % DEFAULT_STEP:
+        return None
+    wanted = tick_grid(start, end, step)
+    if not len(wanted):
+        return None
+    try:
+        rows = store.query_metrics(MetricQuery(
+            server_ids=(server,), start=int(wanted[0]), end=int(wanted[-1]) + 1,
+            limit=(int(wanted[-1]) - int(wanted[0])) // DEFAULT_STEP + 1,
+        ))
+    except StoreError as exc:
+        logger.warning("store unavailable for performance, using the collector: %s", exc)
+        return None
+    picked = [r for r in rows if r.timestamp % step == 0]
+    if [r.timestamp for r in picked] != wanted.tolist():
+        return None
+    return picked
+
+
+def performance(
+    store: MetricStore, collector: Collector, now: int, *, server_id: str,
+    start_time: str | None, end_time: str | None, metric: str | None, step: int | None,
+) -> Result:
+    """One server's history: stored rows where the store covers the window, else the source."""
+    if server_id not in _known_ids(collector):
+        raise UnknownServer("serverId", server_id)
+    if metric is not None and metric not in METRICS:
+        raise InvalidParameter("metric", f"unknown metric {metric!r} ({', '.join(METRICS)})")
+    end = _instant(end_time, "to")
+    start = _instant(start_time, "from")
+    end = end if end is not None else now
+    start = start if start is not None else end - 3600
+    _window(start, end, "to")
+    step = step if step is not None else DEFAULT_STEP
+    points = len(tick_grid(start, end, step))
+    if points > PERFORMANCE_MAX_POINTS:
+        raise InvalidParameter("step", f"the window holds {points} points at step {step}; at "
+                               f"most {PERFORMANCE_MAX_POINTS} per response: raise step")
+    rows = _from_store(store, server_id, start, end, step)
+    source = "store"
+    if rows is None:
+        rows = collector.window(start, end, step, [server_id])
+        source = "generator" if collector.mode == "dummy" else "collector"
+    return Result(
+        {"serverId": server_id, "from": format_iso(start), "to": format_iso(end), "step": step,
+         "metrics": [_point(r, metric) for r in rows]},
+        source, PAST if end <= day_start(now) else RECENT,
+    )
+
+
+# --- /api/generate-batch ---------------------------------------------------------------
+
+
+def authorize_cron(settings: Settings, authorization: str | None) -> None:
+    """Bearer CRON_SECRET, compared in constant time; open locally when no secret is set."""
+    secret = settings.cron_secret
+    if not secret:
+        if settings.on_vercel:
+            raise ConfigError("CRON_SECRET", "not set; the batch refuses to run unprotected")
+        return
+    expected = f"Bearer {secret}".encode()
+    if not hmac.compare_digest((authorization or "").encode(), expected):
+        raise AuthError("missing or wrong Authorization bearer token")
+
+
+def batch_window(date: str | None, start: str | None, end: str | None, now: int
+                 ) -> tuple[int, int]:
+    if date is not None:
+        if start is not None or end is not None:
+            raise InvalidParameter("date", "use either date or start/end, not both")
+        day = parse_date(date, "date")
+        return day, day + DAY
+    if start is None and end is None:
+        return default_window(now)
+    if start is None or end is None:
+        raise InvalidParameter("start" if start is None else "end", "start and end go together")
+    lo, hi = parse_instant(start, "start"), parse_instant(end, "end")
+    if hi <= lo:
+        raise RangeError("end", "must be after start")
+    if hi - lo > 7 * DAY:
+        raise InvalidParameter("end", "a batch covers at most 7 days")
+    return lo, hi
+
+
+def generate_batch(
+    store: MetricStore, cache: Cache, collector: Collector, settings: Settings, now: int, *,
+    date: str | None, start: str | None, end: str | None,
+) -> Result:
+    """Collect the window into the store, prune past retention, refresh the live cache."""
+    lo, hi = batch_window(date, start, end, now)
+    cutoff = now - settings.retention_hours * 3600
+    if hi <= cutoff:
+        raise RangeError("date" if date is not None else "end",
+                         f"the window ends before the retention cutoff {format_iso(cutoff)} "
+                         f"(RETENTION_HOURS={settings.retention_hours}); it would be pruned")
+    result = store_window(collector, store, lo, hi)
+    pruned = store.prune(cutoff)
+    cached = refresh_latest(collector, cache, settings, now)
+    return Result(
+        {"window": result.window(), "rows": result.rows, "incidents": result.incidents,
+         "pruned": pruned, "cached": cached, "duration_ms": result.duration_ms},
+        "generator" if collector.mode == "dummy" else "collector", None,
+    )
+
+
+# --- GET /api/status -------------------------------------------------------------------
+
+
+def _probe(check: Any) -> tuple[bool, str | None]:
+    try:
+        check()
+    except Exception as exc:  # a status page reports failures; it never raises them
+        return False, str(exc)
+    return True, None
+
+
+def status_report(store: MetricStore, cache: Cache, collector: Collector, settings: Settings
+                  ) -> Result:
+    """Which backends are configured and whether each answers now."""
+    store_ok, store_error = _probe(store.health)
+    source_ok, source_error = _probe(collector.health)
+    last = None
+    if store_ok:
+        try:
+            tick = store.last_tick()
+            last = format_iso(tick) if tick is not None else None
+        except StoreError as exc:
+            store_ok, store_error = False, str(exc)
+    try:
+        servers = len(collector.servers())
+    except SourceUnavailable:
+        servers = None
+    payload = {
+        "collector": {"mode": collector.mode, "ok": source_ok, "error": source_error},
+        "store": {"backend": store.name, "ok": store_ok, "error": store_error,
+                  "last_tick": last},
+        "cache": {"backend": cache.name, "ok": cache.ping()},
+        "fleet": {"profile": settings.fleet_profile, "servers": servers,
+                  "seed": settings.metrics_seed if collector.mode == "dummy" else None},
+        "retention_hours": settings.retention_hours,
+    }
+    return Result(payload, "store" if store_ok else "generator", None)
