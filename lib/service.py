@@ -18,7 +18,14 @@ from typing import Any
 from .cache.base import Cache, latest_key
 from .collectors.base import Collector, Snapshot
 from .config import Settings
-from .errors import AuthError, ConfigError, InvalidParameter, SourceUnavailable, StoreError, UnknownServer
+from .errors import (
+    AuthError,
+    ConfigError,
+    InvalidParameter,
+    SourceUnavailable,
+    StoreError,
+    UnknownServer,
+)
 from .fleet import ServerTemplate
 from .generator import DEFAULT_STEP, MIN_STEP, tick_grid
 from .http import CachePolicy, RangeError
