@@ -1,0 +1,93 @@
+"""A slow or dead cache never fails a request; a dead store fails only what needs it."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from lib.cache.upstash import UpstashCache
+from lib.store.postgres import PostgresStore
+from lib.store.supabase import SupabaseStore
+from tests.api.conftest import Api
+from tests.services.redis import running_redis
+from tests.services.upstash_shim import SHIM_TOKEN, UpstashShim
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_servers_work_through_a_live_upstash(api: Api, upstash: UpstashShim) -> None:
+    api.use(cache=UpstashCache(upstash.url, upstash.token, timeout=1.0))
+    first = api.client.get("/api/monitoring/servers")
+    second = api.client.get("/api/monitoring/servers")
+    assert first.headers["x-data-source"] == "generator"
+    assert second.headers["x-data-source"] == "cache" and second.json() == first.json()
+    sent = [r.body for r in upstash.requests if r.path == "/pipeline"]
+    assert sent and sent[0][0][:2] == ["SET", "server:api-01:latest"]
+
+
+def _reads_answer(api: Api) -> None:
+    for url in ("/api/monitoring/servers", "/api/monitoring/servers?serverId=web-02",
+                "/api/metrics/daily?limit=5", "/api/status"):
+        began = time.monotonic()
+        response = api.client.get(url)
+        assert response.status_code == 200, url
+        assert time.monotonic() - began < 3
+
+
+def test_reads_survive_upstash_going_away(api: Api) -> None:
+    with running_redis() as private_redis:
+        shim = UpstashShim(private_redis)
+        shim.start()
+        api.use(cache=UpstashCache(shim.url, SHIM_TOKEN, timeout=0.5))
+        assert api.client.get("/api/monitoring/servers").status_code == 200
+    try:
+        # The Redis behind the REST endpoint is gone: the endpoint answers errors.
+        _reads_answer(api)
+        assert api.client.get("/api/monitoring/servers").headers["x-data-source"] == "generator"
+    finally:
+        shim.stop()
+    # The endpoint itself is gone: connection refused.
+    _reads_answer(api)
+    assert api.client.get("/api/status").json()["cache"] == {"backend": "upstash", "ok": False}
+
+
+def test_reads_survive_a_hung_upstash(api: Api, upstash: UpstashShim) -> None:
+    api.use(cache=UpstashCache(upstash.url, upstash.token, timeout=0.5))
+    upstash.hang(True)
+    began = time.monotonic()
+    response = api.client.get("/api/monitoring/servers")
+    assert response.status_code == 200 and response.headers["x-data-source"] == "generator"
+    assert time.monotonic() - began < 4  # two half-second timeouts (read, then write), margin
+
+
+@pytest.fixture(params=["postgres", "supabase"])
+def dead_store(request: pytest.FixtureRequest) -> PostgresStore | SupabaseStore:
+    port = dead_port()
+    if request.param == "postgres":
+        return PostgresStore(f"postgresql://u:p@127.0.0.1:{port}/db", timeout=1.0)
+    return SupabaseStore(f"http://127.0.0.1:{port}", "service-key", timeout=1.0)
+
+
+def test_dead_store_gives_503_for_daily_and_servers_keep_answering(
+    api: Api, dead_store: PostgresStore | SupabaseStore
+) -> None:
+    api.use(store=dead_store)
+    daily = api.client.get("/api/metrics/daily")
+    assert daily.status_code == 503
+    error = daily.json()["error"]
+    assert error["code"] == "store_unavailable" and "store" in error["message"]
+    servers = api.client.get("/api/monitoring/servers")
+    assert servers.status_code == 200 and servers.headers["x-data-source"] == "generator"
+    assert len(servers.json()["servers"]) == 20
+    perf = api.client.get("/api/monitoring/performance?serverId=web-01")
+    assert perf.status_code == 200 and perf.headers["x-data-source"] == "generator"
+    status = api.client.get("/api/status").json()
+    assert status["store"]["ok"] is False and status["store"]["error"]
+    batch = api.client.post("/api/generate-batch?date=2024-01-02")
+    assert batch.status_code == 503 and batch.json()["error"]["code"] == "store_unavailable"
