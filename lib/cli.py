@@ -270,6 +270,32 @@ def _serve_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply sql/ migrations (safe to repeat) to POSTGRES_URL, DATABASE_URL or --dsn."""
+    from .config import get_settings
+    from .migrate import apply_migrations
+
+    dsn = args.dsn or get_settings().postgres_dsn
+    if not dsn:
+        raise InvalidParameter("--dsn", "give --dsn or set POSTGRES_URL / DATABASE_URL")
+    if not dsn.startswith(("postgres://", "postgresql://")):
+        raise InvalidParameter("--dsn", "expected a postgres:// or postgresql:// URL")
+    try:
+        applied = apply_migrations(dsn)
+    except Exception as exc:  # psycopg's errors: report one line, not a traceback
+        sys.stderr.write(f"error: migration failed: {type(exc).__name__}: {exc}\n")
+        return 1
+    sys.stdout.write("applied " + ", ".join(p.name for p in applied) + "\n")
+    return 0
+
+
+def _migrate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("migrate", help="apply sql/ to a PostgreSQL or Supabase database",
+                       description=cmd_migrate.__doc__)
+    p.add_argument("--dsn", help="postgresql://... (default: $POSTGRES_URL or $DATABASE_URL)")
+    p.set_defaults(handler=cmd_migrate)
+
+
 def _export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("export", help="write metric rows (JSON lines or CSV)",
                        description=cmd_export.__doc__)
@@ -298,6 +324,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _incidents_parser,
     _generate_parser,
     _serve_parser,
+    _migrate_parser,
 ]
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from lib.migrate import SQL_DIR, apply_migrations, migration_files
+
 __all__ = [
     "PG_BIN",
     "SQL_DIR",
@@ -44,7 +46,6 @@ __all__ = [
 ]
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 TABLES = ("daily_metrics", "server_templates", "scenario_execution_log")
 
 TEST_USER = "fleet"
@@ -87,21 +88,6 @@ class PostgresServer:
 def binaries_available() -> bool:
     """True when initdb and pg_ctl are installed where PG_BIN points."""
     return all(os.access(PG_BIN / tool, os.X_OK) for tool in ("initdb", "pg_ctl"))
-
-
-def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
-    """The sql/ migrations in the order they must be applied (their names sort that way)."""
-    return sorted(sql_dir.glob("[0-9][0-9][0-9]_*.sql"))
-
-
-def apply_migrations(dsn: str, files: list[Path] | None = None) -> None:
-    """Apply each migration file in its own transaction."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for path in files if files is not None else migration_files():
-            with conn.transaction():
-                # no parameters: psycopg sends the file as one simple query, so several
-                # statements and $$-quoted function bodies need no splitting
-                conn.execute(path.read_text(encoding="utf-8"))
 
 
 def create_database(server: PostgresServer, name: str) -> str:
