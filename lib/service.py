@@ -195,9 +195,12 @@ def _cached(cache: Cache, ids: Sequence[str], tick: int) -> list[dict[str, Any]]
 
 def servers_snapshot(
     collector: Collector, cache: Cache, settings: Settings, now: int, *,
-    at: str | None, server_id: str | None,
+    at: str | None, server_id: str | None, refresh: bool = False,
 ) -> Result:
-    """The live view: cache (``server:{id}:latest``) → collector → re-cache."""
+    """The live view: cache (``server:{id}:latest``) → collector → re-cache.
+
+    ``refresh`` skips the cache read (the batch job uses it to re-cache every server).
+    """
     moment = _instant(at, "at")
     instant = now if moment is None else moment
     if moment is not None and moment > now + MIN_STEP:
@@ -210,7 +213,7 @@ def servers_snapshot(
         ids = [server_id]
     tick = instant - instant % MIN_STEP
     live = moment is None
-    servers = _cached(cache, ids, tick) if live else None
+    servers = _cached(cache, ids, tick) if live and not refresh else None
     source = "cache"
     if servers is None:
         snaps = collector.snapshot(ids, instant)
@@ -229,22 +232,9 @@ def servers_snapshot(
 
 def refresh_latest(collector: Collector, cache: Cache, settings: Settings, now: int) -> int:
     """Re-cache every server's current snapshot; returns how many were cached."""
-    result = servers_snapshot(collector, _Bypass(cache), settings, now, at=None, server_id=None)
+    result = servers_snapshot(collector, cache, settings, now, at=None, server_id=None,
+                              refresh=True)
     return len(result.payload["servers"])
-
-
-class _Bypass:
-    """A cache view that always misses on read but writes through (forces a refresh)."""
-
-    def __init__(self, cache: Cache) -> None:
-        self._cache = cache
-        self.name = cache.name
-
-    def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        return [None] * len(keys)
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._cache, attr)
 
 
 # --- GET /api/monitoring/performance ---------------------------------------------------
