@@ -1,0 +1,37 @@
+"""GET /api/prometheus — the simulated fleet in Prometheus text format, for scraping."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from mangum import Mangum
+
+from lib.collectors.factory import simulator_from
+from lib.deps import SettingsDep
+from lib.exposition import CONTENT_TYPE, render_exposition, scrape_instant
+from lib.http import ERROR_RESPONSES, create_app
+
+router = APIRouter()
+
+
+@router.get(
+    "/api/prometheus",
+    responses={**ERROR_RESPONSES,
+               200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"}},
+    response_class=Response,
+    tags=["prometheus"],
+)
+def get_prometheus(
+    settings: SettingsDep,
+    at: Annotated[str | None, Query(description="ISO 8601 instant (default: now)")] = None,
+) -> Response:
+    """Every simulated server at one instant, with node_exporter's metric names."""
+    body = render_exposition(simulator_from(settings), scrape_instant(at))
+    # Never cached: a repeated scrape must see its counters move on.
+    return Response(body, media_type=CONTENT_TYPE,
+                    headers={"Cache-Control": "no-store", "X-Data-Source": "generator"})
+
+
+app = create_app(router, title="GET /api/prometheus")
+lambda_handler = Mangum(app, lifespan="off")
