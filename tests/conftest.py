@@ -5,4 +5,5 @@ from __future__ import annotations
 pytest_plugins: list[str] = [
     "tests.services.postgres",
     "tests.services.redis",
+    "tests.services.prometheus",
 ]
