@@ -9,8 +9,6 @@ import dataclasses
 import itertools
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,11 +32,11 @@ from tests.services.prometheus import (
     PrometheusServer,
     free_port,
     require_binaries,
+    running_local_api,
     running_prometheus,
     wait_for_samples,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 RATE_WINDOW = 5  # seconds: five 1-second scrapes
 
 
@@ -375,41 +373,15 @@ NETWORK_TOLERANCE = 0.01
 ROUND_TRIP_WINDOW = 10  # rate window (s): inside one 30-second tick when ts % 30 >= 12
 
 
-def server_env(tmp: Path) -> dict[str, str]:
-    names = {name.upper() for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
-    env.update(METRICS_SEED=str(SEED), FLEET_PROFILE="default", FLEET_TIMEZONE="Asia/Seoul",
-               COLLECTOR_MODE="dummy", METRICS_STORE="sqlite", CACHE_BACKEND="memory",
-               SQLITE_PATH=str(tmp / "fleet.sqlite3"), PYTHONPATH=str(ROOT))
-    return env
-
-
 @pytest.fixture(scope="module")
-def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m lib serve`` on a free port; yields its ``host:port``."""
+def local_api() -> Iterator[str]:
+    """``python -m lib serve`` on a free port, simulating SEED's default fleet."""
     require_binaries()
-    tmp = tmp_path_factory.mktemp("serve")
-    address = f"127.0.0.1:{free_port()}"
-    host, port = address.split(":")
-    with (tmp / "serve.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "lib", "serve", "--host", host,
-                                    "--port", port], cwd=ROOT, env=server_env(tmp),
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://{address}/api/prometheus", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp / "serve.log").read_text(errors="replace"))
-            time.sleep(0.2)
+    with running_local_api({
+        "METRICS_SEED": str(SEED), "FLEET_PROFILE": "default", "FLEET_TIMEZONE": "Asia/Seoul",
+        "COLLECTOR_MODE": "dummy", "METRICS_STORE": "sqlite", "CACHE_BACKEND": "memory",
+    }) as address:
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

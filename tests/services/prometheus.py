@@ -5,7 +5,9 @@ the collectors the prometheus collector reads (cpu, meminfo, filesystem, netdev,
 uname). ``running_prometheus(targets, ...)`` starts ``prometheus`` on a free loopback port with a
 temporary config (scrape and evaluation interval 1 s) and data directory, scraping the given
 ``host:port`` targets, and waits until it is ready. Both stop and clean up on exit.
-``wait_for_samples`` polls until a PromQL expression has enough samples.
+``running_local_api(settings)`` serves every function with ``python -m lib serve`` (for
+Prometheus to scrape ``/api/prometheus``). ``wait_for_samples`` polls until a PromQL
+expression has enough samples.
 
 Fixtures:
     node_exporter       session  the running NodeExporter (skips, or fails when CI=true, if the
@@ -21,6 +23,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,11 +44,13 @@ __all__ = [
     "node_exporter",
     "prometheus_server",
     "require_binaries",
+    "running_local_api",
     "running_node_exporter",
     "running_prometheus",
     "wait_for_samples",
 ]
 
+REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = "prometheus"
 NODE_EXPORTER = "prometheus-node-exporter"
 _START_ATTEMPTS = 3
@@ -134,15 +139,17 @@ def _wait_until(process: subprocess.Popen[bytes], url: str, deadline: float) -> 
 
 
 def _start(
-    args_for: Callable[[str], list[str]], ready_path: str, log: Path
+    args_for: Callable[[str], list[str]], ready_path: str, log: Path, *,
+    env: dict[str, str] | None = None, cwd: Path | None = None,
+    deadline: float = _READY_DEADLINE_SECONDS,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start a server on a free port (retrying when the port was taken meanwhile)."""
     for _ in range(_START_ATTEMPTS):
         address = f"127.0.0.1:{free_port()}"
         with log.open("ab") as out:
-            process = subprocess.Popen(args_for(address), stdout=out, stderr=subprocess.STDOUT)
-        if _wait_until(process, f"http://{address}{ready_path}",
-                       time.monotonic() + _READY_DEADLINE_SECONDS):
+            process = subprocess.Popen(args_for(address), stdout=out, stderr=subprocess.STDOUT,
+                                       env=env, cwd=cwd)
+        if _wait_until(process, f"http://{address}{ready_path}", time.monotonic() + deadline):
             return process, address
         _stop(process)
     raise RuntimeError(f"server did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
@@ -176,9 +183,12 @@ def running_prometheus(
     metrics_path: str = "/metrics",
     honor_labels: bool = False,
     scrape_interval: str = "1s",
+    storage: Path | None = None,
 ) -> Iterator[PrometheusServer]:
-    """Start a Prometheus scraping ``targets`` (``host:port``) with a temp config and data dir."""
+    """Start a Prometheus scraping ``targets`` (``host:port``) with a temp config and data dir
+    (``storage``: an existing TSDB directory instead, e.g. with backfilled blocks; kept)."""
     root = Path(tempfile.mkdtemp(prefix="fleet-prometheus-"))
+    data = storage if storage is not None else root / "data"
     config = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
                    "scrape_timeout": scrape_interval},
@@ -194,13 +204,39 @@ def running_prometheus(
 
     def args(address: str) -> list[str]:
         return [PROMETHEUS, f"--config.file={root / 'prometheus.yml'}",
-                f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address={address}",
+                f"--storage.tsdb.path={data}", f"--web.listen-address={address}",
                 "--log.level=warn"]
 
     try:
         process, address = _start(args, "/-/ready", root / "prometheus.log")
         try:
             yield PrometheusServer(f"http://{address}", job, tuple(targets))
+        finally:
+            _stop(process)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_local_api(settings: dict[str, str]) -> Iterator[str]:
+    """``python -m lib serve`` on a free port with these settings (the project's other settings
+    removed from the environment, the embedded store in a temp dir); yields ``host:port``."""
+    from lib.config import Settings
+
+    root = Path(tempfile.mkdtemp(prefix="fleet-serve-"))
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    env.update(SQLITE_PATH=str(root / "fleet.sqlite3"), PYTHONPATH=str(REPO), **settings)
+
+    def args(address: str) -> list[str]:
+        host, port = address.split(":")
+        return [sys.executable, "-m", "lib", "serve", "--host", host, "--port", port]
+
+    try:
+        process, address = _start(args, "/api/prometheus", root / "serve.log", env=env, cwd=REPO,
+                                  deadline=60.0)
+        try:
+            yield address
         finally:
             _stop(process)
     finally:
