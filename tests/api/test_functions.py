@@ -30,6 +30,7 @@ READ_FUNCTIONS = {
     "monitoring/servers.py": "/api/monitoring/servers",
     "monitoring/performance.py": "/api/monitoring/performance?serverId=web-01",
     "status.py": "/api/status",
+    "prometheus.py": "/api/prometheus",
 }
 HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool")
 
