@@ -1,6 +1,6 @@
 """API benchmarks: cold start of each function, warm latency in-process, requests/s over HTTP.
 
-    .venv/bin/python bench/bench_api.py                   # everything (about a minute)
+    .venv/bin/python bench/bench_api.py                   # everything (about two minutes)
     .venv/bin/python bench/bench_api.py --skip-http       # without the load test
     .venv/bin/python bench/bench_api.py --runs 11 --requests 500 --duration 5
 
