@@ -393,19 +393,17 @@ def fleet_prometheus(local_api: str) -> Iterator[PrometheusServer]:
         yield server
 
 
-def settle_in_tick(first_scrape: float) -> int:
-    """Sleep until an instant whose rate window has samples and lies inside one tick."""
-    while True:
-        now = time.time()
-        if now - first_scrape >= ROUND_TRIP_WINDOW + 2 and ROUND_TRIP_WINDOW + 3 <= now % 30 < 28:
-            return int(now) - 1
-        time.sleep(0.2)
-
-
 def safe(ts: int, first_scrape: float) -> bool:
     """Whether [ts − window, ts] (plus a second of scrape jitter) sits inside one tick and
     after the first scrape (rate() underestimates a window its samples do not cover)."""
     return ROUND_TRIP_WINDOW + 2 <= ts % 30 <= 28 and ts - ROUND_TRIP_WINDOW > first_scrape + 1
+
+
+def settle_in_tick(first_scrape: float) -> int:
+    """Sleep until a second ago is a safe instant (at most ~30 s); return it."""
+    while not safe(at := int(time.time()) - 1, first_scrape):
+        time.sleep(0.2)
+    return at
 
 
 def test_round_trip_reads_the_simulated_fleet_back(fleet_prometheus: PrometheusServer) -> None:
