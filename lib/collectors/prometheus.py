@@ -57,7 +57,7 @@ from ..models import Incident, MetricRow
 from ..status import RESPONSE_THRESHOLDS, classify, status_name
 from .base import Snapshot
 
-__all__ = ["PrometheusCollector", "promql_fields"]
+__all__ = ["PrometheusCollector", "promql_fields", "tagged_query"]
 
 _FIELD = "fleet_field"
 _MIB = 1 << 20
