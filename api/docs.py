@@ -1,10 +1,12 @@
-"""GET /api/docs and /api/openapi.json — the OpenAPI description of every function."""
+"""GET /api/docs — Swagger UI for every function; the schema at /api/docs?format=openapi."""
 
 from __future__ import annotations
 
 from mangum import Mangum
 
-from lib.local import combined_app
+from lib.http import create_app
+from lib.local import docs_router
 
-app = combined_app()
+router = docs_router()
+app = create_app(router, title="GET /api/docs")
 lambda_handler = Mangum(app, lifespan="off")

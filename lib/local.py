@@ -11,12 +11,15 @@ import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse, Response
 
 from .http import create_app
 
-__all__ = ["API_DIR", "combined_app", "function_modules"]
+__all__ = ["API_DIR", "combined_app", "docs_router", "function_modules", "openapi_schema"]
 
 API_DIR = Path(__file__).resolve().parent.parent / "api"
 
@@ -48,3 +51,26 @@ def combined_app() -> FastAPI:
     """All functions' routes on one app, with OpenAPI at /api/openapi.json and /api/docs."""
     routers: list[APIRouter] = [m.router for m in function_modules().values()]
     return create_app(*routers, title="Fleet metrics API", docs=True)
+
+
+@cache
+def openapi_schema() -> dict[str, Any]:
+    """The OpenAPI description of every function."""
+    return combined_app().openapi()
+
+
+def docs_router() -> APIRouter:
+    """``GET /api/docs``: Swagger UI, and the schema itself at ``/api/docs?format=openapi``.
+
+    One path only, because Vercel routes a request to the file its path names.
+    """
+    router = APIRouter()
+
+    @router.get("/api/docs", include_in_schema=False)
+    def docs(format: str | None = None) -> Response:
+        if format == "openapi":
+            return JSONResponse(openapi_schema())
+        return get_swagger_ui_html(openapi_url="/api/docs?format=openapi",
+                                   title="Fleet metrics API")
+
+    return router

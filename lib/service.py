@@ -32,7 +32,7 @@ from .http import CachePolicy, RangeError
 from .models import STATUSES, MetricRow
 from .pipeline import default_window, store_window
 from .store.base import MetricQuery, MetricStore
-from .timeutil import DAY, day_start, format_iso, parse_date, parse_instant
+from .timeutil import DAY, check_instant, day_start, format_iso, parse_date, parse_instant
 
 __all__ = [
     "DAILY_DEFAULT_LIMIT",
@@ -106,8 +106,10 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         text = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
         ts, sid = text.split("|", 1)
-        return int(ts), sid
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if not sid or len(sid) > 50:
+            raise ValueError(sid)
+        return check_instant(int(ts), "cursor"), sid
+    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidParameter):
         raise InvalidParameter("cursor", "not a cursor returned by this API") from None
 
 
@@ -286,8 +288,8 @@ def performance(
         raise UnknownServer("serverId", server_id)
     if metric is not None and metric not in METRICS:
         raise InvalidParameter("metric", f"unknown metric {metric!r} ({', '.join(METRICS)})")
-    end = _instant(end_time, "to")
     start = _instant(start_time, "from")
+    end = _instant(end_time, "to")
     end = end if end is not None else now
     start = start if start is not None else end - 3600
     _window(start, end, "to")
@@ -348,6 +350,10 @@ def generate_batch(
 ) -> Result:
     """Collect the window into the store, prune past retention, refresh the live cache."""
     lo, hi = batch_window(date, start, end, now)
+    # History is what has happened: the window stops at the current tick.
+    hi = min(hi, now - now % DEFAULT_STEP + DEFAULT_STEP)
+    if hi <= lo:
+        raise RangeError("date" if date is not None else "start", "the window lies in the future")
     cutoff = now - settings.retention_hours * 3600
     if hi <= cutoff:
         raise RangeError("date" if date is not None else "end",

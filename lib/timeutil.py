@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidParameter
 
 __all__ = [
     "DAY",
+    "MAX_INSTANT",
+    "MIN_INSTANT",
+    "check_instant",
     "day_start",
     "format_iso",
     "is_time_zone",
@@ -19,6 +23,10 @@ __all__ = [
 ]
 
 DAY = 86_400
+# Instants accepted from callers. Generous for any real use, and far from the edges of
+# datetime's range, which the generator's time-zone and day arithmetic would overflow.
+MIN_INSTANT = -2_208_988_800   # 1900-01-01T00:00:00Z
+MAX_INSTANT = 7_258_118_400    # 2200-01-01T00:00:00Z
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -45,9 +53,17 @@ def parse_instant(value: str, parameter: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return int(moment.timestamp() // 1)
+        epoch = int(moment.timestamp() // 1)
     except (OverflowError, OSError, ValueError):
-        raise InvalidParameter(parameter, f"date-time out of range: {value!r}") from None
+        epoch = MAX_INSTANT
+    return check_instant(epoch, parameter)
+
+
+def check_instant(epoch: int, parameter: str) -> int:
+    """``epoch`` if it lies in 1900-01-01 .. 2199-12-31, else InvalidParameter."""
+    if not MIN_INSTANT <= epoch < MAX_INSTANT:
+        raise InvalidParameter(parameter, "outside the supported range 1900-01-01 .. 2199-12-31")
+    return epoch
 
 
 def parse_date(value: str, parameter: str) -> int:
@@ -57,8 +73,9 @@ def parse_date(value: str, parameter: str) -> int:
     return parse_instant(value, parameter)
 
 
+@lru_cache(maxsize=65_536)
 def format_iso(epoch: int) -> str:
-    """Format epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """Format epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (cached: rows share their ticks)."""
     return to_datetime(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -325,10 +325,8 @@ def _metric_params(row: MetricRow) -> tuple[Any, ...]:
 
 
 def _metric_row(r: Sequence[Any]) -> MetricRow:
-    return MetricRow(
-        timestamp=r[0], server_id=r[1], cpu=r[2], memory=r[3], disk=r[4],
-        response_time=r[5], network_rx=r[6], network_tx=r[7], connections=r[8], status=r[9],
-    )
+    # _COLUMNS lists the columns in MetricRow's field order; positional is ~2x faster.
+    return MetricRow(*r)
 
 
 def _incident_params(incident: Incident) -> tuple[Any, ...]:

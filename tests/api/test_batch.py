@@ -56,9 +56,11 @@ def test_cron_writes_a_requested_day_and_refreshes_the_cache(protected: Api) -> 
     response = protected.client.get("/api/generate-batch?date=2024-01-02",
                                     headers={"Authorization": "Bearer s3cret"})
     assert response.status_code == 200
+    assert response.json()["window"] == {"start": "2024-01-02T00:00:00Z",
+                                         "end": "2024-01-02T10:10:00Z"}  # stops at now
     stored = protected.store.query_metrics(MetricQuery(start=NOW - NOW % DAY, limit=10_000))
-    assert len(stored) == 2880
-    assert stored == list(protected.sim.frame(NOW - NOW % DAY, NOW - NOW % DAY + DAY).rows())
+    assert len(stored) == 61 * 20
+    assert stored == list(protected.sim.frame(NOW - NOW % DAY, NOW - NOW % 600 + 600).rows())
     assert cache.get(latest_key("web-01")) is not None
 
 
@@ -76,6 +78,15 @@ def test_cron_refuses_windows_the_retention_would_prune(protected: Api) -> None:
     response = protected.client.get("/api/generate-batch?date=2023-06-01",
                                     headers={"Authorization": "Bearer s3cret"})
     assert response.status_code == 422 and response.json()["error"]["parameter"] == "date"
+
+
+def test_cron_refuses_future_windows(protected: Api) -> None:
+    before = contents(protected)
+    response = protected.client.get("/api/generate-batch?date=2024-01-03",
+                                    headers={"Authorization": "Bearer s3cret"})
+    assert response.status_code == 422
+    assert response.json()["error"]["parameter"] == "date"
+    assert contents(protected) == before
 
 
 def test_cron_is_open_locally_without_a_secret(api: Api) -> None:

@@ -20,6 +20,11 @@ CASES = [
     ("/api/metrics/daily?limit=ten", 400, "invalid_parameter", "limit"),
     ("/api/metrics/daily?cursor=%%%", 400, "invalid_parameter", "cursor"),
     ("/api/metrics/daily?cursor=bm90LWEtY3Vyc29y", 400, "invalid_parameter", "cursor"),
+    ("/api/metrics/daily?cursor=MTAwMDAwMDAwMDAwMDAwMDAwMDAwfHdlYi0wMQ", 400,
+     "invalid_parameter", "cursor"),
+    ("/api/monitoring/servers?at=0001-01-01T00:00:00Z", 400, "invalid_parameter", "at"),
+    ("/api/monitoring/performance?serverId=web-01&from=9999-12-31T23:00:00Z"
+     "&to=9999-12-31T23:59:59Z", 400, "invalid_parameter", "from"),
     ("/api/monitoring/servers?serverId=db-09", 404, "unknown_server", "serverId"),
     ("/api/monitoring/servers?at=noon", 400, "invalid_parameter", "at"),
     ("/api/monitoring/servers?at=2030-01-01T00:00:00Z", 400, "invalid_parameter", "at"),
