@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "tests.services.postgres",
     "tests.services.redis",
     "tests.services.prometheus",
+    "tests.services.onprem",
 ]

@@ -26,12 +26,7 @@ from lib.errors import ConfigError, InvalidParameter, SourceUnavailable, Unknown
 from lib.fleet import get_fleet
 from lib.generator import Simulator
 from lib.timeutil import DAY, parse_instant
-from tests.services import onprem as onprem_service
 from tests.services.onprem import DEFAULT_SERVERS, LATEST_AT, ONPREM_KEY, SEED, OnPremAPI
-
-# The service's fixtures, used here by name (tests/conftest.py does not load this module).
-onprem_server = onprem_service.onprem_server
-onprem = onprem_service.onprem
 
 DAY0 = parse_instant("2024-01-01", "DAY0")
 TICK = LATEST_AT - LATEST_AT % 30
