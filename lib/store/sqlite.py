@@ -9,6 +9,7 @@ numbers.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -197,7 +198,8 @@ class SQLiteStore:
             "ORDER BY timestamp, server_id LIMIT ?"
         )
         with self._cursor() as cur:
-            return [_metric_row(r) for r in cur.execute(sql, [*params, query.limit])]
+            rows = cur.execute(sql, [*params, query.limit]).fetchall()
+        return list(itertools.starmap(MetricRow, rows))
 
     def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:
         """The newest row of each server (of ``server_ids`` when given), ordered by server id."""
