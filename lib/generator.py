@@ -199,9 +199,8 @@ class Simulator:
         base = _baseline(p, t, load[:, None], local_hour[:, None])
         impact = Impact.empty(base["cpu"].shape)
         columns = {sid: j for j, sid in enumerate(ids)}
-        roles = [str(r) for r in p.role]
         for incident in incidents:
-            apply_incident(incident, ticks, columns, roles, base, impact)
+            apply_incident(incident, ticks, columns, base, impact)
         return _finish(ticks, ids, p, base, impact)
 
 

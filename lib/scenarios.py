@@ -7,7 +7,6 @@ window can be computed without state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -209,7 +208,6 @@ class Block:
     progress: FloatArray  # 0 at the server's onset, 1 at the incident's end
     active: npt.NDArray[np.bool_]
     is_origin: npt.NDArray[np.bool_]
-    roles: npt.NDArray[np.str_]
     intensity: float
 
 
@@ -310,7 +308,6 @@ def apply_incident(
     incident: Incident,
     ticks: npt.NDArray[np.int64],
     columns: dict[str, int],
-    roles: Sequence[str],
     base: dict[str, FloatArray],
     acc: Impact,
 ) -> None:
@@ -332,7 +329,6 @@ def apply_incident(
         progress=np.clip((t - onsets) / span, 0.0, 1.0),
         active=t >= onsets,
         is_origin=np.array([c == columns.get(incident.origin, -1) for c in cols]),
-        roles=np.array([roles[c] for c in cols]),
         intensity=incident.intensity,
     )
     sliced = {name: values[lo:hi][:, cols] for name, values in base.items()}

@@ -113,10 +113,6 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
         raise InvalidParameter("cursor", "not a cursor returned by this API") from None
 
 
-def _row_json(row: MetricRow) -> dict[str, object]:
-    return row.as_dict()
-
-
 # --- GET /api/metrics/daily ------------------------------------------------------------
 
 
@@ -151,7 +147,7 @@ def daily_metrics(
     more = len(rows) > limit
     past = end is not None and end <= day_start(now)
     return Result(
-        {"data": [_row_json(r) for r in page], "count": len(page),
+        {"data": [r.as_dict() for r in page], "count": len(page),
          "next_cursor": _encode_cursor(page[-1]) if more and page else None},
         "store", PAST if past else RECENT,
     )
