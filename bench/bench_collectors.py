@@ -21,6 +21,9 @@ Sources:
                    snapshot reads live data at "now" and the day window reads the backfill.
                    The collector's rate window is 180 s (three 60-second scrapes).
 
+    custom         the tests' on-premises API (tests/services/onprem.py) serving the simulated
+                   fleet over loopback HTTP, read by CustomCollector.
+
 Add a source by writing a context manager that yields a ``Source`` and listing it in
 ``SOURCES``; its rows join the table.
 """
@@ -174,8 +177,26 @@ def prometheus_source(args: argparse.Namespace) -> Iterator[Source]:
                 collector.close()
 
 
+@contextmanager
+def custom_source(args: argparse.Namespace) -> Iterator[Source]:
+    """The local on-premises API of the tests (a thread in this process) serving the fleet."""
+    from lib.collectors.custom import CustomCollector
+    from tests.services.onprem import ONPREM_KEY, running_onprem_api
+
+    sim = simulator()
+    now = time.time()
+    with running_onprem_api(sim, sim.fleet.ids) as onprem:
+        collector = CustomCollector(onprem.url, ONPREM_KEY, timeout=10.0)
+        try:
+            yield Source("custom", collector, int(now), yesterday(now),
+                         "local on-prem API (thread in this process), 8 workers")
+        finally:
+            collector.close()
+
+
 SOURCES: dict[str, Callable[[argparse.Namespace], AbstractContextManager[Source]]] = {
     "dummy": dummy_source,
+    "custom": custom_source,
     "prometheus": prometheus_source,
 }
 
