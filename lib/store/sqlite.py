@@ -9,7 +9,6 @@ numbers.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
@@ -199,7 +198,7 @@ class SQLiteStore:
         )
         with self._cursor() as cur:
             rows = cur.execute(sql, [*params, query.limit]).fetchall()
-        return list(itertools.starmap(MetricRow, rows))
+        return list(map(MetricRow._make, rows))
 
     def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:
         """The newest row of each server (of ``server_ids`` when given), ordered by server id."""
@@ -327,8 +326,8 @@ def _metric_params(row: MetricRow) -> tuple[Any, ...]:
 
 
 def _metric_row(r: Sequence[Any]) -> MetricRow:
-    # _COLUMNS lists the columns in MetricRow's field order; positional is ~2x faster.
-    return MetricRow(*r)
+    # _COLUMNS lists the columns in MetricRow's field order.
+    return MetricRow._make(r)
 
 
 def _incident_params(incident: Incident) -> tuple[Any, ...]:

@@ -236,8 +236,8 @@ def test_snapshot_builds_rows_with_role_thresholds() -> None:
     ]
     c, _ = mocked(lambda r: vector(*fleet))
     node, web = c.snapshot(None, AT)
-    assert web.row == dataclasses.replace(
-        web.row, cpu=43.21, memory=50.0, disk=25.0, network_rx=12.35, network_tx=0.5,
+    assert web.row == web.row._replace(
+        cpu=43.21, memory=50.0, disk=25.0, network_rx=12.35, network_tx=0.5,
         response_time=900, connections=41, timestamp=AT)
     assert web.row.status == "critical"  # 900 ms is past web's critical 800 ms
     assert node.row.status == "healthy"  # no role label: response time is not classified

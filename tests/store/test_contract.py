@@ -103,7 +103,7 @@ def metric(tick: int, server_id: str, **changes: object) -> MetricRow:
         connections=50 + tick + n,
         status=statuses[(tick + n) % 4],
     )
-    return replace(row, **changes)  # type: ignore[arg-type]
+    return row._replace(**changes)  # type: ignore[arg-type]
 
 
 def grid(ticks: int, servers: tuple[str, ...] = SERVERS) -> list[MetricRow]:
@@ -323,7 +323,7 @@ def test_overlapping_batches_keep_one_row_per_tick_with_the_later_values(
     backend: Backend,
 ) -> None:
     first = grid(6)  # ticks 0..5
-    second = [replace(r, cpu=99.99, status="critical") for r in grid(10)[4 * len(SERVERS):]]
+    second = [r._replace(cpu=99.99, status="critical") for r in grid(10)[4 * len(SERVERS):]]
     backend.store.upsert_metrics(first)
     backend.store.upsert_metrics(second)  # ticks 4..9, overlapping on 4 and 5
     stored = everything(backend.store)
@@ -333,7 +333,7 @@ def test_overlapping_batches_keep_one_row_per_tick_with_the_later_values(
 
 def test_repeated_key_within_one_batch_keeps_the_last(backend: Backend) -> None:
     old = metric(0, "web-01")
-    new = replace(old, cpu=1.23, response_time=None, status="warning")
+    new = old._replace(cpu=1.23, response_time=None, status="warning")
     assert backend.store.upsert_metrics([old, metric(0, "web-02"), new]) == 2
     assert everything(backend.store) == [new, metric(0, "web-02")]
 
