@@ -181,14 +181,14 @@ def prometheus_source(args: argparse.Namespace) -> Iterator[Source]:
 def custom_source(args: argparse.Namespace) -> Iterator[Source]:
     """The local on-premises API of the tests (a thread in this process) serving the fleet."""
     from lib.collectors.custom import CustomCollector
-    from tests.services.onprem import ONPREM_KEY, running_onprem_api
+    from tests.services.onprem import LATEST_AT, ONPREM_KEY, running_onprem_api
 
     sim = simulator()
-    now = time.time()
+    # The reference API's "now" is fixed (LATEST_AT): it serves history up to that instant.
     with running_onprem_api(sim, sim.fleet.ids) as onprem:
         collector = CustomCollector(onprem.url, ONPREM_KEY, timeout=10.0)
         try:
-            yield Source("custom", collector, int(now), yesterday(now),
+            yield Source("custom", collector, LATEST_AT, yesterday(LATEST_AT),
                          "local on-prem API (thread in this process), 8 workers")
         finally:
             collector.close()

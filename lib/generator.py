@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from .errors import InvalidParameter
 from .fleet import Fleet
-from .hashing import fold, noise_pair, stable_key, uniform
+from .hashing import fold, quad, stable_key, uniform
 from .models import Incident, MetricRow
 from .scenarios import Impact, apply_incident, incidents_between
 from .status import RESPONSE_THRESHOLDS, classify, status_name
@@ -79,7 +79,8 @@ _KNOT = 1_200  # seconds between smooth-noise knots
 _SLOT = 600    # spike slots are fixed 10-minute slots, whatever the step
 
 # Stream ids for the per-server hash keys.
-_S_STATIC, _S_CPU, _S_MEM, _S_DISK, _S_RT, _S_NET, _S_CONN, _S_SPIKE = range(1, 9)
+# (5 and 7 are unused: latency and connections share the traffic noise.)
+_S_STATIC, _S_CPU, _S_MEM, _S_DISK, _S_NET, _S_SPIKE = 1, 2, 3, 4, 6, 8
 
 
 def tick_grid(start: int, end: int, step: int) -> IntArray:
@@ -307,14 +308,6 @@ def _smooth_noise(key: npt.NDArray[np.uint64], t: IntArray) -> FloatArray:
     return 2.0 * (a + (b - a) * w) - 1.0
 
 
-def _slot_draws(key: npt.NDArray[np.uint64], slot: IntArray) -> tuple[FloatArray, FloatArray]:
-    """Two independent uniforms per 10-minute slot (occurrence and size), from one hash."""
-    h = uniform(key, slot)
-    scaled = h * 65_536.0
-    whole = np.floor(scaled)
-    return whole / 65_536.0, scaled - whole
-
-
 def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> dict[str, FloatArray]:
     """Normal-operation metrics (no incidents), each (ticks × servers)."""
     f = p.profile
@@ -322,19 +315,21 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
     role = p.role[None, :]
 
     batch = (role == "worker") & (hour >= _BATCH_START_H) & (hour < _BATCH_END_H)
-    slot = t // _SLOT
-    spike_draw, spike_size = _slot_draws(k[_S_SPIKE], slot)
-    spike = spike_draw < f["spike_rate"]
     maint = (role == "db") & (hour >= _MAINT_START_H) & (hour < _MAINT_END_H)
+    # Per 10-minute slot: whether a CPU burst / traffic surge happens, and how big it is.
+    spike_draw, spike_size, surge_draw, surge_size = quad(k[_S_SPIKE], t // _SLOT)
+    # Per tick: small white noise, unit variance (uniform), one lane per metric.
+    w_cpu, w_rt, w_mem, w_net = (np.sqrt(12.0) * (u - 0.5) for u in quad(k[_S_CPU], t))
+    # Traffic drives CPU, latency and network together; memory and disk drift on their own.
+    n_traffic = _smooth_noise(k[_S_NET], t)
+
     cpu_level = (
         f["cpu_base"] + f["cpu_load"] * load
         + np.where(batch, _BATCH_CPU, 0.0) + np.where(maint, _MAINT_CPU, 0.0)
     )
-    w_cpu, w_rt = noise_pair(k[_S_CPU], t)
-    w_mem, w_net = noise_pair(k[_S_MEM], t)
-    w_conn = noise_pair(k[_S_CONN], t)[0]
-    cpu = cpu_level * (1.0 + 0.10 * _smooth_noise(k[_S_CPU], t) + 0.017 * w_cpu)
-    cpu = cpu + np.where(spike, f["spike_cpu"] * (0.6 + 0.4 * spike_size), 0.0)
+    cpu = cpu_level * (1.0 + 0.10 * n_traffic + 0.017 * w_cpu)
+    cpu = cpu + np.where(spike_draw < f["spike_rate"],
+                         f["spike_cpu"] * (0.6 + 0.4 * spike_size), 0.0)
 
     uptime = np.mod(t + p.restart_phase, p.restart_period) / p.restart_period
     memory = (f["memory_base"] + f["memory_creep"] * uptime**3 + 6.0 * load) * (
@@ -344,17 +339,16 @@ def _baseline(p: _Params, t: IntArray, load: FloatArray, hour: FloatArray) -> di
     disk = f["disk_base"] + f["disk_creep"] * week + 0.15 * _smooth_noise(k[_S_DISK], t)
 
     congestion = 1.0 + 2.0 * np.clip((cpu - 65.0) / 35.0, 0.0, 1.0) ** 2
-    surge_draw, surge_size = _slot_draws(k[_S_RT] ^ np.uint64(0xA5A5), slot)
-    surge = surge_draw < f["surge_rate"]
     congestion = congestion * np.where(
-        surge, 1.0 + (f["surge_factor"] - 1.0) * (0.5 + 0.5 * surge_size), 1.0
+        surge_draw < f["surge_rate"], 1.0 + (f["surge_factor"] - 1.0) * (0.5 + 0.5 * surge_size),
+        1.0,
     ) * np.where(maint, _MAINT_SLOWDOWN, 1.0)
     response = f["response_ms"] * (1.0 + f["response_load"] * load) * congestion * (
-        1.0 + 0.10 * _smooth_noise(k[_S_RT], t) + 0.017 * w_rt
+        1.0 + 0.08 * n_traffic + 0.017 * w_rt
     )
-    traffic = (0.15 + 0.85 * load) * (1.0 + 0.15 * _smooth_noise(k[_S_NET], t))
+    traffic = (0.15 + 0.85 * load) * (1.0 + 0.15 * n_traffic)
     network_rx = f["rx_kbps"] * traffic * (1.0 + 0.017 * w_net)
-    connections = f["connections"] * traffic * (1.0 + 0.017 * w_conn)
+    connections = f["connections"] * traffic * (1.0 + 0.017 * w_net)
     return {
         "cpu": cpu,
         "memory": memory,

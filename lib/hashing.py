@@ -15,7 +15,7 @@ import numpy.typing as npt
 __all__ = [
     "Stream",
     "mix64",
-    "noise_pair",
+    "quad",
     "stable_key",
     "uniform",
 ]
@@ -72,18 +72,12 @@ def uniform(key: int | UInt64Array, counter: npt.ArrayLike) -> FloatArray:
     return (_hash(key, counter) >> U64(11)).astype(np.float64) * _INV_2_53
 
 
-def noise_pair(key: int | UInt64Array, counter: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Two independent zero-mean, unit-variance noises (triangular, bounded ±2.45).
-
-    Each is the sum of two 16-bit uniforms cut from the same 64-bit hash.
-    """
+def quad(key: int | UInt64Array, counter: npt.ArrayLike) -> tuple[FloatArray, ...]:
+    """Four independent uniforms in [0, 1) (16-bit resolution) cut from one 64-bit hash."""
     h = _hash(key, counter)
     lane = U64(0xFFFF)
-    scale = np.sqrt(6.0) / 65_536.0
-    first = ((h & lane).astype(np.float64) + ((h >> U64(16)) & lane)) * scale
-    second = (((h >> U64(32)) & lane).astype(np.float64) + (h >> U64(48))) * scale
-    centre = np.sqrt(6.0) * (65_535.0 / 65_536.0)
-    return first - centre, second - centre
+    scale = 1.0 / 65_536.0
+    return tuple(((h >> U64(16 * i)) & lane).astype(np.float64) * scale for i in range(4))
 
 
 class Stream:
