@@ -54,9 +54,12 @@ class MetricRow(NamedTuple):
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready dict with an ISO 8601 ``...Z`` timestamp, in METRIC_COLUMNS order."""
-        out: dict[str, object] = dict(zip(METRIC_COLUMNS, self, strict=True))
-        out["timestamp"] = format_iso(self.timestamp)
-        return out
+        ts, sid, cpu, memory, disk, rt, rx, tx, conn, status = self
+        return {
+            "timestamp": format_iso(ts), "server_id": sid, "cpu": cpu, "memory": memory,
+            "disk": disk, "response_time": rt, "network_rx": rx, "network_tx": tx,
+            "connections": conn, "status": status,
+        }
 
 
 @dataclass(frozen=True, slots=True)
