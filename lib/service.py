@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .cache.base import Cache, latest_key
 from .collectors.base import Collector, Snapshot
@@ -186,7 +187,7 @@ def _cached(cache: Cache, ids: Sequence[str], tick: int) -> list[dict[str, Any]]
         if value is None:
             return None
         try:
-            entry = json.loads(value)
+            entry = orjson.loads(value)
         except ValueError:
             return None
         if entry.get("tick") != tick:
@@ -222,7 +223,7 @@ def servers_snapshot(
         servers = [_server_json(templates[s.row.server_id], s) for s in snaps]
         source = "generator" if collector.mode == "dummy" else "collector"
         if live:
-            cache.set_many({latest_key(s["id"]): json.dumps({"tick": tick, "server": s})
+            cache.set_many({latest_key(s["id"]): orjson.dumps({"tick": tick, "server": s}).decode()
                             for s in servers}, settings.cache_ttl_seconds)
     summary = {"total": len(servers), **{s: 0 for s in (*STATUSES, "offline")}}
     for server in servers:
