@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,6 +61,7 @@ from lib.local import API_DIR, combined_app  # noqa: E402
 from lib.pipeline import store_window  # noqa: E402
 from lib.store.base import MetricQuery  # noqa: E402
 from lib.timeutil import DAY  # noqa: E402
+from tests.services.processes import free_port  # noqa: E402
 
 READ_FUNCTIONS = ("metrics/daily.py", "monitoring/servers.py", "monitoring/performance.py",
                   "status.py", "prometheus.py")
@@ -315,12 +315,6 @@ class Load:
     p99: float
     errors: int
     detail: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -11,14 +10,9 @@ from lib.cache.upstash import UpstashCache
 from lib.store.postgres import PostgresStore
 from lib.store.supabase import SupabaseStore
 from tests.api.conftest import Api
+from tests.services.processes import free_port
 from tests.services.redis import running_redis
 from tests.services.upstash_shim import SHIM_TOKEN, UpstashShim
-
-
-def dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_servers_work_through_a_live_upstash(api: Api, upstash: UpstashShim) -> None:
@@ -68,7 +62,7 @@ def test_reads_survive_a_hung_upstash(api: Api, upstash: UpstashShim) -> None:
 
 @pytest.fixture(params=["postgres", "supabase"])
 def dead_store(request: pytest.FixtureRequest) -> PostgresStore | SupabaseStore:
-    port = dead_port()
+    port = free_port()
     if request.param == "postgres":
         return PostgresStore(f"postgresql://u:p@127.0.0.1:{port}/db", timeout=1.0)
     return SupabaseStore(f"http://127.0.0.1:{port}", "service-key", timeout=1.0)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import psycopg
 import pytest
 
 from lib.migrate import SQL_DIR, apply_migrations, migration_files
+from tests.services.processes import free_port
 
 __all__ = [
     "PG_BIN",
@@ -104,12 +104,6 @@ def truncate_all(dsn: str) -> None:
         conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run_as_server(args: list[str], cwd: Path) -> None:
     command = [str(a) for a in args]
     if os.geteuid() == 0:
@@ -126,7 +120,7 @@ def _start(root: Path) -> int:
          "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
         root,
     )
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 {_SERVER_OPTIONS}"
     _run_as_server(
         [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),

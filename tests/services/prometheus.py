@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.services.processes import free_port, stop_process
 
 __all__ = [
     "NODE_EXPORTER",
@@ -110,22 +111,6 @@ def require_binaries() -> None:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _wait_until(process: subprocess.Popen[bytes], url: str, deadline: float) -> bool:
     """Poll ``url`` until it answers 200; False when the process died or time ran out."""
     while time.monotonic() < deadline and process.poll() is None:
@@ -151,7 +136,7 @@ def _start(
                                        env=env, cwd=cwd)
         if _wait_until(process, f"http://{address}{ready_path}", time.monotonic() + deadline):
             return process, address
-        _stop(process)
+        stop_process(process)
     raise RuntimeError(f"server did not become ready:\n{log.read_text(errors='replace')[-4000:]}")
 
 
@@ -170,7 +155,7 @@ def running_node_exporter() -> Iterator[NodeExporter]:
         try:
             yield NodeExporter(address)
         finally:
-            _stop(process)
+            stop_process(process)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -212,7 +197,7 @@ def running_prometheus(
         try:
             yield PrometheusServer(f"http://{address}", job, tuple(targets))
         finally:
-            _stop(process)
+            stop_process(process)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -238,7 +223,7 @@ def running_local_api(settings: dict[str, str]) -> Iterator[str]:
         try:
             yield address
         finally:
-            _stop(process)
+            stop_process(process)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

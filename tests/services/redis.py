@@ -31,6 +31,8 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.services.processes import free_port, stop_process
+
 __all__ = [
     "RedisServer",
     "RespConnection",
@@ -150,13 +152,6 @@ def redis_available() -> bool:
     return shutil.which(REDIS_SERVER) is not None
 
 
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _answers_ping(server: RedisServer) -> bool:
     try:
         with RespConnection(server.host, server.port, timeout=1.0) as conn:
@@ -186,18 +181,9 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], RedisServer]:
             if _answers_ping(server):
                 return process, server
             time.sleep(0.05)
-        _stop(process)
+        stop_process(process)
     details = log.read_text(errors="replace") if log.exists() else "(no log)"
     raise RuntimeError(f"redis-server did not answer PING:\n{details}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
@@ -209,7 +195,7 @@ def running_redis() -> Iterator[RedisServer]:
         try:
             yield server
         finally:
-            _stop(process)
+            stop_process(process)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
