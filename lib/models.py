@@ -86,14 +86,16 @@ class Incident:
     intensity: float
     affected: tuple[AffectedServer, ...]
 
+    def affected_list(self) -> list[dict[str, str]]:
+        """``affected`` as JSON-ready dicts (the API and every store use this one shape)."""
+        return [{"server_id": a.server_id, "onset": format_iso(a.onset)} for a in self.affected]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "pattern": self.pattern,
             "origin": self.origin,
-            "affected": [
-                {"server_id": a.server_id, "onset": format_iso(a.onset)} for a in self.affected
-            ],
+            "affected": self.affected_list(),
             "start": format_iso(self.start),
             "end": format_iso(self.end),
             "intensity": self.intensity,

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..models import AffectedServer, Incident, MetricRow
-from ..timeutil import format_iso, parse_instant
+from ..timeutil import parse_instant
 
 __all__ = ["affected_from_json", "affected_to_json", "dedupe_rows", "services_to_json"]
 
@@ -32,10 +32,7 @@ def affected_to_json(incident: Incident) -> str:
     ``[{"server_id": "db-01", "onset": "2024-01-01T03:10:00Z"}, ...]``, origin first — the
     same shape ``Incident.as_dict`` gives the API.
     """
-    return json.dumps(
-        [{"server_id": a.server_id, "onset": format_iso(a.onset)} for a in incident.affected],
-        separators=(",", ":"),
-    )
+    return json.dumps(incident.affected_list(), separators=(",", ":"))
 
 
 def affected_from_json(value: str | Sequence[Any]) -> tuple[AffectedServer, ...]:

@@ -363,9 +363,7 @@ def _incident_to_json(incident: Incident) -> Row:
         "pattern": incident.pattern,
         "origin_server": incident.origin,
         # a JSON array, not a string: PostgREST stores the body value as jsonb as it is
-        "affected_servers": [
-            {"server_id": a.server_id, "onset": format_iso(a.onset)} for a in incident.affected
-        ],
+        "affected_servers": incident.affected_list(),
         "intensity": incident.intensity,
         "started_at": format_iso(incident.start),
         "ended_at": format_iso(incident.end),
