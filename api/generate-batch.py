@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.deps import CacheDep, CollectorDep, NowDep, SettingsDep, StoreDep
+from lib.deps import (
+    CacheDep,
+    CollectorDep,
+    CronTokenDep,
+    LocalDep,
+    NowDep,
+    SettingsDep,
+    StoreDep,
+)
 from lib.http import ERROR_RESPONSES, create_app, json_response
 from lib.service import authorize_cron, generate_batch
 
@@ -20,13 +28,14 @@ def run_generate_batch(
     collector: CollectorDep,
     settings: SettingsDep,
     now: NowDep,
-    authorization: Annotated[str | None, Header()] = None,
-    date: Annotated[str | None, Query(description="a UTC day, YYYY-MM-DD")] = None,
-    start: Annotated[str | None, Query(description="ISO 8601 (with end)")] = None,
-    end: Annotated[str | None, Query(description="ISO 8601 (with start)")] = None,
+    token: CronTokenDep,
+    local: LocalDep,
+    date: Annotated[str | None, Query()] = None,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Write a window (default: yesterday and today so far) to the store; needs CRON_SECRET."""
-    authorize_cron(settings, authorization)
+    authorize_cron(settings, token, local=local)
     result = generate_batch(store, cache, collector, settings, now, date=date, start=start,
                             end=end)
     return json_response(result.payload, source=result.source, cache=result.cache)

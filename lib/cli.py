@@ -258,8 +258,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         result = store_window(provide_collector(), store, start, end)
         sys.stderr.write(f"stored {result.rows:,} rows for {format_iso(start)} .. "
                          f"{format_iso(end)} in {settings.resolved_sqlite_path()}\n")
+    if not settings.cron_secret:
+        sys.stderr.write("no CRON_SECRET: /api/generate-batch is open on this local server "
+                         "(deployed functions refuse to run the batch without one)\n")
     sys.stderr.write(f"serving on http://{args.host}:{args.port}/api/docs\n")
-    uvicorn.run(combined_app(), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(combined_app(local=True), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

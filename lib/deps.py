@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .cache.base import Cache
 from .collectors.base import Collector
@@ -21,11 +22,14 @@ from .store.base import MetricStore
 __all__ = [
     "CacheDep",
     "CollectorDep",
+    "CronTokenDep",
+    "LocalDep",
     "NowDep",
     "SettingsDep",
     "StoreDep",
     "provide_cache",
     "provide_collector",
+    "provide_local",
     "provide_now",
     "provide_settings",
     "provide_store",
@@ -82,8 +86,28 @@ def provide_now() -> int:
     return int(time.time())
 
 
+_cron_bearer = HTTPBearer(
+    auto_error=False, scheme_name="cronBearer",
+    description="Authorization: Bearer $CRON_SECRET (what Vercel's cron sends)",
+)
+
+
+def provide_cron_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_cron_bearer)],
+) -> str | None:
+    """The bearer token of the request, if it carries one."""
+    return credentials.credentials if credentials is not None else None
+
+
+def provide_local() -> bool:
+    """Whether this is the local development server (``python -m lib serve`` overrides it)."""
+    return False
+
+
 SettingsDep = Annotated[Settings, Depends(provide_settings)]
 StoreDep = Annotated[MetricStore, Depends(provide_store)]
 CacheDep = Annotated[Cache, Depends(provide_cache)]
 CollectorDep = Annotated[Collector, Depends(provide_collector)]
 NowDep = Annotated[int, Depends(provide_now)]
+LocalDep = Annotated[bool, Depends(provide_local)]
+CronTokenDep = Annotated[str | None, Depends(provide_cron_token)]

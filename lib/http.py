@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
@@ -24,8 +26,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .config import get_settings
 from .errors import (
     AuthError,
     ConfigError,
@@ -36,9 +40,12 @@ from .errors import (
     StoreUnavailable,
     UnknownServer,
 )
+from .params import PARAMETER_SCHEMAS
+from .redact import redact, secrets_of
 
 __all__ = [
     "ERROR_RESPONSES",
+    "ROUTE_PARAMETER",
     "CachePolicy",
     "RangeError",
     "create_app",
@@ -106,8 +113,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _log_failure(what: str, exc: FleetError) -> None:
+    """Log an outage, every configured credential masked.
+
+    The adapter's message already summarises the driver's (and masks its own credentials);
+    the cause chain is not logged, as a driver's text can quote a DSN.
+    """
+    try:
+        secrets = secrets_of(get_settings())
+    except ConfigError:
+        secrets = []
+    logger.warning("%s failed: %s: %s", what, type(exc).__name__, redact(str(exc), secrets))
+
+
 def _fleet_error(request: Request, exc: Exception) -> Response:
-    """Translate the project's errors to HTTP in one place."""
+    """Translate the project's errors to HTTP in one place.
+
+    Outages answer with a stable code and the error class's public message only: a driver's
+    text can name hosts, ports, SQL or a password, so it goes to the log, redacted.
+    """
     if isinstance(exc, UnknownServer):
         return error_response(404, "unknown_server", str(exc.detail), exc.parameter)
     if isinstance(exc, RangeError):
@@ -118,13 +142,13 @@ def _fleet_error(request: Request, exc: Exception) -> Response:
         return error_response(401, "unauthorized", str(exc),
                               headers={"WWW-Authenticate": "Bearer"})
     if isinstance(exc, StoreUnavailable | StoreError):
-        logger.warning("store failed: %s", exc)
-        return error_response(503, "store_unavailable", f"the metrics store failed: {exc}")
+        _log_failure("store", exc)
+        return error_response(503, "store_unavailable", exc.public)
     if isinstance(exc, SourceUnavailable):
-        logger.warning("source failed: %s", exc)
-        return error_response(503, "source_unavailable", f"the metrics source failed: {exc}")
+        _log_failure("source", exc)
+        return error_response(503, "source_unavailable", exc.public)
     if isinstance(exc, ConfigError):
-        logger.error("misconfigured: %s", exc)
+        logger.error("misconfigured: %s", exc.variable)
         return error_response(503, "misconfigured", f"server misconfigured: {exc.variable}")
     return _unexpected(request, exc)
 
@@ -140,16 +164,112 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_parameter", f"{parameter}: {message}", parameter)
 
 
+def _leaf_routes(router: Router) -> Iterator[BaseRoute]:
+    """The routes of ``router``, those of included routers (which add no prefix here) too."""
+    for route in router.routes:
+        included = getattr(route, "original_router", None)
+        if isinstance(included, Router):
+            yield from _leaf_routes(included)
+        else:
+            yield route
+
+
+def allowed_methods(router: Router, scope: Scope) -> list[str]:
+    """Every method some route serves at this scope's path (HEAD with GET, and OPTIONS)."""
+    methods: set[str] = set()
+    for route in _leaf_routes(router):
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match != Match.NONE:  # PARTIAL: the path matches, the method may not
+            methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router, request.scope))
     return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
-                          str(exc.detail), headers=exc.headers)
+                          str(exc.detail), headers=headers)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "unexpected server error (a bug; it is logged)")
+
+
+# The query parameter a vercel.json rewrite uses to say which path of a function family was
+# asked for: {"source": "/api/metrics/:route", "destination": "/api/metrics?_route=:route"}.
+ROUTE_PARAMETER = "_route"
+_ROUTE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+
+
+class FamilyRouteMiddleware:
+    """Restore the path a client asked for when Vercel rewrote it to a family's function.
+
+    Vercel hands a rewritten request to the function with the destination's path; the
+    destination carries the original last segment in ``_route``. A request that still has
+    its own path (local serving, another host) passes through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, families: Iterable[str] = ()) -> None:
+        self.app = app
+        self.families = frozenset(families)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.families:
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                              keep_blank_values=True)
+            routes = [v for k, v in query if k == ROUTE_PARAMETER]
+            if len(routes) == 1 and _ROUTE_NAME.match(routes[0]):
+                path = f"{scope['path']}/{routes[0]}"
+                rest = urlencode([(k, v) for k, v in query if k != ROUTE_PARAMETER])
+                scope = {**scope, "path": path, "raw_path": path.encode(),
+                         "query_string": rest.encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
+class MethodsMiddleware:
+    """``HEAD`` answered as ``GET`` without the body; a plain ``OPTIONS`` lists ``Allow``.
+
+    CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) never get here:
+    the CORS middleware outside this one answers them.
+    """
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.app = app
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await self._options(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+                if started:
+                    return
+                started.append(True)
+            await send(message)
+
+        started: list[bool] = []
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+    async def _options(self, scope: Scope, receive: Receive, send: Send) -> None:
+        methods = allowed_methods(self.router, scope)
+        if not methods:
+            await self.app(scope, receive, send)  # an unknown path: the router's 404
+            return
+        await send({"type": "http.response.start", "status": 204, "headers": [
+            (b"allow", ", ".join(methods).encode()), (b"cache-control", NO_STORE.encode())]})
+        await send({"type": "http.response.body", "body": b""})
 
 
 class ETagMiddleware:
@@ -203,13 +323,15 @@ class ETagMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(*routers: APIRouter, title: str = "Fleet metrics API", docs: bool = False
-               ) -> FastAPI:
+def create_app(*routers: APIRouter, title: str = "Fleet metrics API", docs: bool = False,
+               families: Iterable[str] = ()) -> FastAPI:
     """A FastAPI app with the project's error handling, CORS, ETag/304, gzip and OpenAPI.
 
     Single-function apps keep their OpenAPI out of the way (Vercel routes only the
     function's own path); the combined app (``docs=True``) serves ``/api/openapi.json``,
     and the docs function serves the UI and the schema on its one path (lib/local.py).
+    ``families`` are the paths of functions that serve several paths through a vercel.json
+    rewrite (FamilyRouteMiddleware).
     """
     app = FastAPI(
         title=title,
@@ -232,14 +354,31 @@ def create_app(*routers: APIRouter, title: str = "Fleet metrics API", docs: bool
     # speed; a serverless instance serves one request at a time anyway.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1,
                        thread_minimum_size=8 * 1024 * 1024)
+    app.add_middleware(MethodsMiddleware, router=app.router)
     # Read directly: a malformed unrelated setting must not stop the function from importing.
     origins = [o.strip() for o in os.environ.get("CORS_ORIGINS", "*").split(",") if o.strip()]
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins or ["*"],
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["Authorization", "If-None-Match", "Content-Type"],
         expose_headers=["ETag", "X-Data-Source"],
         max_age=600,
     )
+    app.add_middleware(FamilyRouteMiddleware, families=tuple(families))
+    app.openapi = lambda: _exact_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _exact_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with each parameter described as lib.params validates it."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    exact = PARAMETER_SCHEMAS.get(parameter["name"])
+                    if exact is not None and parameter["in"] == "query":
+                        parameter.update(exact)
+        app.openapi_schema = schema
+    return app.openapi_schema

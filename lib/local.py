@@ -38,7 +38,7 @@ def _load(path: Path) -> ModuleType:
 
 @cache
 def function_modules() -> dict[str, ModuleType]:
-    """Every function module by its path under api/ (e.g. ``metrics/daily.py``)."""
+    """Every function module by its path under api/ (e.g. ``metrics.py``)."""
     found = {}
     for path in sorted(API_DIR.rglob("*.py")):
         module = _load(path)
@@ -47,10 +47,21 @@ def function_modules() -> dict[str, ModuleType]:
     return found
 
 
-def combined_app() -> FastAPI:
-    """All functions' routes on one app, with OpenAPI at /api/openapi.json and /api/docs."""
-    routers: list[APIRouter] = [m.router for m in function_modules().values()]
-    return create_app(*routers, title="Fleet metrics API", docs=True)
+def combined_app(*, local: bool = False) -> FastAPI:
+    """All functions' routes on one app, with OpenAPI at /api/openapi.json and /api/docs.
+
+    ``local`` marks the local development server: the batch runs without a CRON_SECRET there
+    (deps.provide_local), and nowhere else.
+    """
+    modules = function_modules().values()
+    routers: list[APIRouter] = [m.router for m in modules]
+    families = [m.FAMILY for m in modules if hasattr(m, "FAMILY")]
+    app = create_app(*routers, title="Fleet metrics API", docs=True, families=families)
+    if local:
+        from .deps import provide_local
+
+        app.dependency_overrides[provide_local] = lambda: True
+    return app
 
 
 @cache

@@ -6,11 +6,12 @@ query parameters and turns the result into a response.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from .config import Settings
 from .errors import (
     AuthError,
     ConfigError,
+    FleetError,
     InvalidParameter,
     SourceUnavailable,
     StoreError,
@@ -31,9 +33,19 @@ from .fleet import ServerTemplate
 from .generator import DEFAULT_STEP, MIN_STEP, tick_grid
 from .http import CachePolicy, RangeError
 from .models import STATUSES, MetricRow
+from .params import (
+    MAX_SERVER_IDS,
+    decode_cursor,
+    echo,
+    encode_cursor,
+    parse_date,
+    parse_instant,
+    parse_server_id,
+    split_values,
+)
 from .pipeline import default_window, store_window
 from .store.base import MetricQuery, MetricStore
-from .timeutil import DAY, check_instant, day_start, format_iso, parse_date, parse_instant
+from .timeutil import DAY, MIN_INSTANT, day_start, format_iso
 
 __all__ = [
     "DAILY_DEFAULT_LIMIT",
@@ -78,16 +90,6 @@ def _window(start: int | None, end: int | None, end_name: str) -> None:
         raise RangeError(end_name, "must not be before the start of the window")
 
 
-def _split(values: Sequence[str] | None) -> list[str]:
-    """Repeated and comma-separated values, in order, without blanks or repeats."""
-    out: list[str] = []
-    for value in values or ():
-        for part in value.split(","):
-            if part.strip() and part.strip() not in out:
-                out.append(part.strip())
-    return out
-
-
 def _known_ids(collector: Collector) -> set[str]:
     return {s.id for s in collector.servers()}
 
@@ -99,19 +101,10 @@ def _check_servers(ids: Sequence[str], collector: Collector, parameter: str) -> 
             raise UnknownServer(parameter, sid)
 
 
-def _encode_cursor(row: MetricRow) -> str:
-    return base64.urlsafe_b64encode(f"{row.timestamp}|{row.server_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
-        ts, sid = text.split("|", 1)
-        if not sid or len(sid) > 50:
-            raise ValueError(sid)
-        return check_instant(int(ts), "cursor"), sid
-    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidParameter):
-        raise InvalidParameter("cursor", "not a cursor returned by this API") from None
+def _points(start: int, end: int, step: int) -> int:
+    """How many ticks of the global ``step`` grid lie in [start, end), by arithmetic."""
+    first = -(-start // step) * step
+    return 0 if first >= end else (end - 1 - first) // step + 1
 
 
 # --- GET /api/metrics/daily ------------------------------------------------------------
@@ -126,22 +119,23 @@ def daily_metrics(
     start = _instant(start_time, "start_time")
     end = _instant(end_time, "end_time")
     _window(start, end, "end_time")
-    ids = _split(server_id)
+    ids = [parse_server_id(sid, "server_id")
+           for sid in split_values(server_id, "server_id", MAX_SERVER_IDS)]
     if ids:
         try:
             _check_servers(ids, collector, "server_id")
         except SourceUnavailable as exc:
             # Stored history does not need the live source; unknown ids just match nothing.
             logger.warning("source down; server ids not checked: %s", exc)
-    statuses = _split(status)
+    statuses = split_values(status, "status", len(STATUSES))
     for value in statuses:
         if value not in STATUSES:
-            raise InvalidParameter("status", f"unknown status {value!r} (healthy, warning, "
+            raise InvalidParameter("status", f"unknown status {echo(value)} (healthy, warning, "
                                    "critical)")
     query = MetricQuery(
         server_ids=tuple(ids) or None, start=start, end=end,
         statuses=tuple(s for s in STATUSES if s in statuses) or None,
-        limit=limit + 1, after=_decode_cursor(cursor) if cursor else None,
+        limit=limit + 1, after=decode_cursor(cursor) if cursor is not None else None,
     )
     rows = store.query_metrics(query)
     page = rows[:limit]
@@ -149,7 +143,8 @@ def daily_metrics(
     past = end is not None and end <= day_start(now)
     return Result(
         {"data": [r.as_dict() for r in page], "count": len(page),
-         "next_cursor": _encode_cursor(page[-1]) if more and page else None},
+         "next_cursor": encode_cursor(page[-1].timestamp, page[-1].server_id)
+                        if more and page else None},
         "store", PAST if past else RECENT,
     )
 
@@ -207,7 +202,9 @@ def servers_snapshot(
     moment = _instant(at, "at")
     instant = now if moment is None else moment
     if moment is not None and moment > now + MIN_STEP:
-        raise InvalidParameter("at", "must not be in the future")
+        raise RangeError("at", "must not be in the future")
+    if server_id is not None:
+        parse_server_id(server_id, "serverId")
     templates = {t.id: t for t in collector.servers()}
     ids = sorted(templates)
     if server_id is not None:
@@ -260,19 +257,26 @@ def _point(row: MetricRow, metric: str | None) -> dict[str, object]:
 
 def _from_store(store: MetricStore, server: str, start: int, end: int, step: int
                 ) -> list[MetricRow] | None:
-    """Stored rows when the store holds every tick of the window at this step, else None."""
+    """Stored rows when the store holds every tick of the window at this step, else None.
+
+    Only where that costs at most DAILY_MAX_LIMIT stored rows: a coarse step over a long
+    window would read every 10-minute row just to keep one in many.
+    """
     if step % DEFAULT_STEP:
         return None
     wanted = tick_grid(start, end, step)
     if not len(wanted):
         return None
+    stored = (int(wanted[-1]) - int(wanted[0])) // DEFAULT_STEP + 1
+    if stored > DAILY_MAX_LIMIT:
+        return None
     try:
         rows = store.query_metrics(MetricQuery(
-            server_ids=(server,), start=int(wanted[0]), end=int(wanted[-1]) + 1,
-            limit=(int(wanted[-1]) - int(wanted[0])) // DEFAULT_STEP + 1,
+            server_ids=(server,), start=int(wanted[0]), end=int(wanted[-1]) + 1, limit=stored,
         ))
     except StoreError as exc:
-        logger.warning("store unavailable for performance, using the collector: %s", exc)
+        logger.warning("store unavailable for performance, using the collector: %s",
+                       exc.public)
         return None
     picked = [r for r in rows if r.timestamp % step == 0]
     if [r.timestamp for r in picked] != wanted.tolist():
@@ -284,21 +288,27 @@ def performance(
     store: MetricStore, collector: Collector, now: int, *, server_id: str,
     start_time: str | None, end_time: str | None, metric: str | None, step: int | None,
 ) -> Result:
-    """One server's history: stored rows where the store covers the window, else the source."""
-    if server_id not in _known_ids(collector):
-        raise UnknownServer("serverId", server_id)
+    """One server's history: stored rows where the store covers the window, else the source.
+
+    Every check is arithmetic on the parameters, done before any work: the number of points
+    is counted, never built, so no request can ask for more than PERFORMANCE_MAX_POINTS.
+    """
+    parse_server_id(server_id, "serverId")
     if metric is not None and metric not in METRICS:
-        raise InvalidParameter("metric", f"unknown metric {metric!r} ({', '.join(METRICS)})")
+        raise InvalidParameter("metric", f"unknown metric {echo(metric)} ({', '.join(METRICS)})")
     start = _instant(start_time, "from")
     end = _instant(end_time, "to")
     end = end if end is not None else now
-    start = start if start is not None else end - 3600
+    # The default start never reaches before the supported range (1900-01-01T00:00:00Z).
+    start = start if start is not None else max(end - 3600, MIN_INSTANT)
     _window(start, end, "to")
     step = step if step is not None else DEFAULT_STEP
-    points = len(tick_grid(start, end, step))
+    points = _points(start, end, step)
     if points > PERFORMANCE_MAX_POINTS:
-        raise InvalidParameter("step", f"the window holds {points} points at step {step}; at "
-                               f"most {PERFORMANCE_MAX_POINTS} per response: raise step")
+        raise RangeError("step", f"the window holds {points} points at step {step}; at most "
+                         f"{PERFORMANCE_MAX_POINTS} per response: raise step or narrow it")
+    if server_id not in _known_ids(collector):
+        raise UnknownServer("serverId", server_id)
     rows = _from_store(store, server_id, start, end, step)
     source = "store"
     if rows is None:
@@ -314,34 +324,38 @@ def performance(
 # --- /api/generate-batch ---------------------------------------------------------------
 
 
-def authorize_cron(settings: Settings, authorization: str | None) -> None:
-    """Bearer CRON_SECRET, compared in constant time; open locally when no secret is set."""
+def authorize_cron(settings: Settings, token: str | None, *, local: bool = False) -> None:
+    """The bearer token must equal CRON_SECRET (compared in constant time).
+
+    With no secret set the batch refuses to run anywhere (ConfigError: 503), except on the
+    local development server (``local``), which says so when it starts.
+    """
     secret = settings.cron_secret
     if not secret:
-        if settings.on_vercel:
-            raise ConfigError("CRON_SECRET", "not set; the batch refuses to run unprotected")
-        return
-    expected = f"Bearer {secret}".encode()
-    if not hmac.compare_digest((authorization or "").encode(), expected):
+        if local:
+            return
+        raise ConfigError("CRON_SECRET", "not set; the batch refuses to run unprotected")
+    if not hmac.compare_digest((token or "").encode(), secret.encode()):
         raise AuthError("missing or wrong Authorization bearer token")
 
 
 def batch_window(date: str | None, start: str | None, end: str | None, now: int
                  ) -> tuple[int, int]:
-    if date is not None:
+    """The window a batch request asks for: each value checked, then how they combine."""
+    day = None if date is None else parse_date(date, "date")
+    lo, hi = _instant(start, "start"), _instant(end, "end")
+    if day is not None:
         if start is not None or end is not None:
-            raise InvalidParameter("date", "use either date or start/end, not both")
-        day = parse_date(date, "date")
+            raise RangeError("date", "use either date or start/end, not both")
         return day, day + DAY
-    if start is None and end is None:
+    if lo is None and hi is None:
         return default_window(now)
-    if start is None or end is None:
-        raise InvalidParameter("start" if start is None else "end", "start and end go together")
-    lo, hi = parse_instant(start, "start"), parse_instant(end, "end")
+    if lo is None or hi is None:
+        raise RangeError("start" if lo is None else "end", "start and end go together")
     if hi <= lo:
         raise RangeError("end", "must be after start")
     if hi - lo > 7 * DAY:
-        raise InvalidParameter("end", "a batch covers at most 7 days")
+        raise RangeError("end", "a batch covers at most 7 days")
     return lo, hi
 
 
@@ -373,36 +387,59 @@ def generate_batch(
 # --- GET /api/status -------------------------------------------------------------------
 
 
-def _probe(check: Any) -> tuple[bool, str | None]:
-    try:
-        check()
-    except Exception as exc:  # a status page reports failures; it never raises them
-        return False, str(exc)
-    return True, None
+# Status answers within this budget whatever the backends do; a probe still running by then
+# is reported as timed out (it finishes in the background, bounded by its own timeout).
+STATUS_BUDGET_SECONDS = 1.5
 
 
-def status_report(store: MetricStore, cache: Cache, collector: Collector, settings: Settings
-                  ) -> Result:
-    """Which backends are configured and whether each answers now."""
-    store_ok, store_error = _probe(store.health)
-    source_ok, source_error = _probe(collector.health)
-    last = None
-    if store_ok:
+def _public(exc: BaseException) -> str:
+    return exc.public if isinstance(exc, FleetError) else "unexpected error"
+
+
+def _store_probe(store: MetricStore) -> str | None:
+    store.health()
+    tick = store.last_tick()
+    return format_iso(tick) if tick is not None else None
+
+
+def _run_probes(probes: dict[str, Callable[[], Any]], budget: float
+                ) -> dict[str, tuple[bool, Any, str | None]]:
+    """Each probe run at once in its own thread: name → (ok, value, public error)."""
+    pool = ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="status")
+    futures: dict[str, Future[Any]] = {name: pool.submit(probe) for name, probe in
+                                       probes.items()}
+    pool.shutdown(wait=False)  # never wait on a stuck backend past the budget
+    deadline = time.monotonic() + budget
+    results: dict[str, tuple[bool, Any, str | None]] = {}
+    for name, future in futures.items():
         try:
-            tick = store.last_tick()
-            last = format_iso(tick) if tick is not None else None
-        except StoreError as exc:
-            store_ok, store_error = False, str(exc)
-    try:
-        servers = len(collector.servers())
-    except SourceUnavailable:
-        servers = None
+            value = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            results[name] = (False, None, f"no answer within {budget:g} s")
+        except Exception as exc:  # a status page reports failures; it never raises them
+            results[name] = (False, None, _public(exc))
+        else:
+            results[name] = (True, value, None)
+    return results
+
+
+def status_report(store: MetricStore, cache: Cache, collector: Collector, settings: Settings,
+                  budget: float = STATUS_BUDGET_SECONDS) -> Result:
+    """Which backends are configured and whether each answers now, within ``budget``."""
+    found = _run_probes({
+        "store": lambda: _store_probe(store),
+        "source": collector.health,
+        "servers": lambda: len(collector.servers()),
+        "cache": cache.ping,
+    }, budget)
+    store_ok, last, store_error = found["store"]
+    source_ok, _, source_error = found["source"]
     payload = {
         "collector": {"mode": collector.mode, "ok": source_ok, "error": source_error},
         "store": {"backend": store.name, "ok": store_ok, "error": store_error,
                   "last_tick": last},
-        "cache": {"backend": cache.name, "ok": cache.ping()},
-        "fleet": {"profile": settings.fleet_profile, "servers": servers,
+        "cache": {"backend": cache.name, "ok": bool(found["cache"][1])},
+        "fleet": {"profile": settings.fleet_profile, "servers": found["servers"][1],
                   "seed": settings.metrics_seed if collector.mode == "dummy" else None},
         "retention_hours": settings.retention_hours,
     }

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lib import deps
 from lib.cache.base import latest_key
 from lib.cache.memory import MemoryCache
+from lib.local import combined_app
 from lib.store.base import MetricQuery
 from tests.api.conftest import NOW, Api
 
@@ -89,8 +91,28 @@ def test_cron_refuses_future_windows(protected: Api) -> None:
     assert contents(protected) == before
 
 
-def test_cron_is_open_locally_without_a_secret(api: Api) -> None:
+def test_cron_is_open_on_the_local_server_without_a_secret(api: Api) -> None:
+    api.app.dependency_overrides[deps.provide_local] = lambda: True
     assert api.client.post("/api/generate-batch?date=2024-01-02").status_code == 200
+
+
+def test_local_server_app_opens_the_batch_and_the_deployed_apps_do_not() -> None:
+    assert combined_app(local=True).dependency_overrides[deps.provide_local]() is True
+    assert deps.provide_local not in combined_app().dependency_overrides
+    assert deps.provide_local() is False
+
+
+@pytest.mark.parametrize("vercel", [None, "1"])
+def test_cron_without_a_secret_refuses_everywhere(api: Api, vercel: str | None) -> None:
+    # AWS Lambda (lambda_handler), a container, Vercel: no secret, no batch.
+    api.use(settings=api.settings.model_copy(update={"vercel": vercel, "cron_secret": None}))
+    before = contents(api)
+    for method in ("GET", "POST"):
+        response = api.client.request(method, "/api/generate-batch")
+        assert response.status_code == 503
+        assert response.json()["error"] == {"code": "misconfigured",
+                                             "message": "server misconfigured: CRON_SECRET"}
+    assert contents(api) == before
 
 
 def test_cron_without_a_secret_refuses_on_vercel(api: Api) -> None:
@@ -105,10 +127,11 @@ def test_cron_without_a_secret_refuses_on_vercel(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("query", "status", "parameter"),
-    [("date=2024-1-2", 400, "date"), ("date=2024-01-02&start=2024-01-02", 400, "date"),
-     ("start=2024-01-02T00:00:00Z", 400, "end"),
+    [("date=2024-1-2", 400, "date"), ("date=2024-01-02&start=2024-01-02", 422, "date"),
+     ("start=2024-01-02T00:00:00Z", 422, "end"),
      ("start=2024-01-02T00:00:00Z&end=2024-01-01T00:00:00Z", 422, "end"),
-     ("start=2024-01-01T00:00:00Z&end=2024-01-20T00:00:00Z", 400, "end")],
+     ("start=2024-01-01T00:00:00Z&end=2024-01-20T00:00:00Z", 422, "end"),
+     ("date=2024-01-02&start=nope", 400, "start")],
 )
 def test_cron_bad_windows(protected: Api, query: str, status: int, parameter: str) -> None:
     response = protected.client.get(f"/api/generate-batch?{query}",

@@ -83,5 +83,7 @@ def test_dead_store_gives_503_for_daily_and_servers_keep_answering(
     assert perf.status_code == 200 and perf.headers["x-data-source"] == "generator"
     status = api.client.get("/api/status").json()
     assert status["store"]["ok"] is False and status["store"]["error"]
-    batch = api.client.post("/api/generate-batch?date=2024-01-02")
+    api.use(settings=api.settings.model_copy(update={"cron_secret": "s3cret"}))
+    batch = api.client.post("/api/generate-batch?date=2024-01-02",
+                            headers={"Authorization": "Bearer s3cret"})
     assert batch.status_code == 503 and batch.json()["error"]["code"] == "store_unavailable"

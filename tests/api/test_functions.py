@@ -26,12 +26,13 @@ VERCEL_JSON = ROOT / "vercel.json"
 HOBBY_MAX_DURATION = 60
 # Functions that only read: they must stay off the heavy backends' import path (cold starts).
 READ_FUNCTIONS = {
-    "metrics/daily.py": "/api/metrics/daily",
-    "monitoring/servers.py": "/api/monitoring/servers",
-    "monitoring/performance.py": "/api/monitoring/performance?serverId=web-01",
+    "metrics.py": "/api/metrics/daily",
+    "monitoring.py": "/api/monitoring/performance?serverId=web-01",
     "status.py": "/api/status",
     "prometheus.py": "/api/prometheus",
 }
+# Vercel Hobby: at most 12 functions per deployment without a framework.
+HOBBY_MAX_FUNCTIONS = 12
 HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool")
 
 # Runs in a fresh interpreter: load the file by path as Vercel's Python runtime does, report
@@ -168,10 +169,23 @@ def test_read_function_stays_off_supabase_and_psycopg(
     assert report["heavy_after_request"] == []
 
 
+def test_deployment_stays_within_hobbys_function_limit() -> None:
+    # Every .py file under api/ with a module-level ``app`` is one function on Vercel.
+    functions = [name for name in api_files() if hasattr(load_function(name), "app")]
+    assert functions == api_files()
+    assert len(functions) <= HOBBY_MAX_FUNCTIONS
+
+
 @pytest.mark.parametrize("name", api_files())
-def test_function_serves_its_own_vercel_path(name: str) -> None:
-    paths = get_paths(load_function(name).app)
-    assert "GET" in paths[vercel_path(name)]
+def test_function_serves_its_own_vercel_path_or_its_familys(name: str) -> None:
+    module = load_function(name)
+    paths = get_paths(module.app)
+    family = getattr(module, "FAMILY", None)
+    if family is None:
+        assert "GET" in paths[vercel_path(name)]
+    else:  # a family function serves paths below its own, through a rewrite
+        assert family == vercel_path(name)
+        assert [p for p in paths if p.startswith(family + "/")]
 
 
 # --- vercel.json ----------------------------------------------------------------------------
@@ -212,17 +226,63 @@ def test_cron_calls_a_served_get_route_once_a_day() -> None:
         assert minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]
 
 
+def vercel_route(path: str) -> tuple[str, str] | None:
+    """Where Vercel sends a request for ``path``: (function file, the path and query the
+    function sees), following a file of that name first, then vercel.json's rewrites (whose
+    destination is what the function is handed)."""
+    for name in api_files():
+        if vercel_path(name) == path:
+            return name, path
+    for rewrite in vercel_config().get("rewrites", []):
+        source = "^" + re.sub(r":(\w+)", r"(?P<\1>[^/]+)", rewrite["source"]) + "$"
+        match = re.match(source, path)
+        if match:
+            destination = rewrite["destination"]
+            for key, value in match.groupdict().items():
+                destination = destination.replace(f":{key}", value)
+            target = destination.split("?", 1)[0]
+            for name in api_files():
+                if vercel_path(name) == target:
+                    return name, destination
+    return None
+
+
 def test_every_function_route_is_reachable_on_vercel() -> None:
-    # Vercel routes a request only to the file its path names (or a rewrite's source).
-    routed = {vercel_path(name) for name in api_files()}
-    rewrites = {r["source"] for r in vercel_config().get("rewrites", [])}
     unreachable = sorted(
         f"{path} (api/{name})"
         for name in api_files()
         for path in get_paths(load_function(name).app)
-        if path not in routed and path not in rewrites
+        if not path.endswith("openapi.json")
+        and (vercel_route(path) is None or vercel_route(path)[0] != name)  # type: ignore[index]
     )
     assert unreachable == []
+
+
+@pytest.mark.parametrize("path", [
+    "/api/metrics/daily?limit=3&server_id=web-02",
+    "/api/monitoring/servers?serverId=db-01&at=2024-01-01T13:40:00Z",
+    "/api/monitoring/performance?serverId=api-03&from=2024-01-01T00:00:00Z"
+    "&to=2024-01-01T01:00:00Z&metric=cpu",
+])
+def test_a_rewritten_request_answers_as_the_direct_one(path: str) -> None:
+    # Vercel hands a rewritten request to the function with the destination's path.
+    route, query = path.split("?", 1)
+    found = vercel_route(route)
+    assert found is not None
+    name, destination = found
+    assert destination != route  # through a rewrite
+    client = TestClient(load_function(name).app)
+    direct = client.get(path)
+    rewritten = client.get(f"{destination}&{query}")
+    assert direct.status_code == 200, direct.text
+    assert rewritten.status_code == 200 and rewritten.content == direct.content
+
+
+def test_unknown_family_routes_are_404_through_the_rewrite() -> None:
+    name, destination = vercel_route("/api/metrics/nothing") or ("", "")
+    assert name == "metrics.py"
+    response = TestClient(load_function(name).app).get(destination)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
 # --- exact paths ------------------------------------------------------------------------------

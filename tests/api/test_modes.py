@@ -66,11 +66,15 @@ def mode(request: pytest.FixtureRequest) -> Iterator[Mode]:
             collector.close()
 
 
+CRON_SECRET = "modes-cron-secret"
+
+
 @pytest.fixture
 def client(mode: Mode, tmp_path: Path) -> Iterator[tuple[TestClient, SQLiteStore]]:
     store = SQLiteStore(str(tmp_path / "m.sqlite3"))
     app = combined_app()
-    settings = Settings(metrics_seed=SEED, collector_mode=mode.collector.mode)  # type: ignore[arg-type]
+    settings = Settings(metrics_seed=SEED, collector_mode=mode.collector.mode,  # type: ignore[arg-type]
+                        cron_secret=CRON_SECRET)
     app.dependency_overrides.update({
         deps.provide_store: lambda: store,
         deps.provide_cache: MemoryCache,
@@ -149,7 +153,8 @@ def test_generate_batch_stores_the_collector_rows(
         pytest.skip("the local Prometheus holds seconds of data, not a 600-s tick of history")
     api, store = client
     day = _iso(mode.now - mode.now % 86_400)[:10]
-    response = api.post(f"/api/generate-batch?date={day}")
+    response = api.post(f"/api/generate-batch?date={day}",
+                        headers={"Authorization": f"Bearer {CRON_SECRET}"})
     assert response.status_code == 200, response.text
     start = mode.now - mode.now % 86_400
     end = mode.now - mode.now % 600 + 600
@@ -173,11 +178,12 @@ def test_a_source_that_is_down_gives_503_never_500(tmp_path: Path) -> None:
     app.dependency_overrides.update({
         deps.provide_store: lambda: store, deps.provide_cache: MemoryCache,
         deps.provide_collector: lambda: collector, deps.provide_now: lambda: LATEST_AT,
+        deps.provide_settings: lambda: Settings(cron_secret=CRON_SECRET),
     })
     api = TestClient(app)
     for url in ("/api/monitoring/servers", "/api/monitoring/performance?serverId=web-01",
                 "/api/generate-batch"):
-        response = api.get(url)
+        response = api.get(url, headers={"Authorization": f"Bearer {CRON_SECRET}"})
         assert response.status_code == 503, url
         assert response.json()["error"]["code"] == "source_unavailable"
     # Stored history needs only the store.
