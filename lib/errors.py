@@ -29,7 +29,14 @@ __all__ = [
 
 
 class FleetError(Exception):
-    """Base class of every error this project raises on purpose."""
+    """Base class of every error this project raises on purpose.
+
+    ``public`` is what a response may say about an error of this kind; the exception's own
+    message can carry internals (a driver's text, a host, a DSN) and goes only to the log,
+    redacted (lib.redact).
+    """
+
+    public = "unexpected error"
 
 
 class ConfigError(FleetError):
@@ -64,10 +71,16 @@ class AuthError(FleetError):
 class StoreError(FleetError):
     """The store rejected or failed an operation."""
 
+    public = "the metrics store failed"
+
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached (connection refused, timeout, auth to it failed)."""
 
+    public = "the metrics store is unavailable"
+
 
 class SourceUnavailable(FleetError):
     """A collector's upstream source cannot be reached or answered nonsense."""
+
+    public = "the metrics source is unavailable"
