@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .collectors.base import Collector
 from .generator import DEFAULT_STEP
-from .store.base import MetricStore
+from .store.base import MetricStore, WriteBatch
 from .timeutil import DAY, day_start, format_iso
 
 __all__ = ["BatchResult", "default_window", "store_window"]
@@ -49,27 +49,32 @@ def store_window(
     clear: bool = False,
     on_chunk: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Collect [start, end) day by day and upsert it; ``clear`` first empties the window.
+    """Collect [start, end) day by day and write each day in one transaction.
 
-    Ground truth covers every incident overlapping the window (including ones begun the
-    day before), and the fleet's templates are upserted too.
+    A day's rows, the ground truth of every incident overlapping it (including ones begun
+    the day before) and, with ``clear``, the emptying of that day commit together: a crash
+    leaves each day either as it was or complete. The fleet's templates are upserted first.
     """
     began = time.perf_counter()
-    cleared = store.delete_metrics(start, end) if clear else 0
     store.upsert_templates(collector.servers())
-    rows = 0
+    rows = cleared = 0
+    incident_ids: set[str] = set()
     for lo in range(start, end, DAY):
-        batch = collector.window(lo, min(lo + DAY, end), step)
-        rows += store.upsert_metrics(batch)
+        hi = min(lo + DAY, end)
+        batch = collector.window(lo, hi, step)
+        incidents = collector.incidents(lo, hi)
+        written = store.write_batch(WriteBatch(lo, hi, batch, incidents, clear=clear))
+        rows += written.rows
+        cleared += written.cleared
+        incident_ids.update(i.id for i in incidents)
         if on_chunk is not None:
             on_chunk(len(batch))
-    incidents = collector.incidents(start, end)
-    store.upsert_incidents(incidents)
     return BatchResult(
         start=start,
         end=end,
         rows=rows,
-        incidents=len(incidents),
+        incidents=len(incident_ids),
         cleared=cleared,
         duration_ms=round((time.perf_counter() - began) * 1000),
     )
+

@@ -4,8 +4,9 @@
 --
 -- The public (anon) key may only read. Two layers, on purpose:
 --   * RLS with a SELECT policy only: writes by anon/authenticated match no policy;
---   * the write privileges are revoked, so those writes fail loudly ("permission denied")
---     instead of silently touching zero rows (UPDATE/DELETE under RLS alone just match nothing).
+--   * every privilege but SELECT is revoked, so those writes fail loudly ("permission denied")
+--     instead of silently touching zero rows (UPDATE/DELETE under RLS alone just match
+--     nothing), and the identity sequence cannot be moved (setval) by the public key.
 -- service_role bypasses RLS on Supabase (BYPASSRLS); it gets the privileges it needs here.
 
 ALTER TABLE daily_metrics ENABLE ROW LEVEL SECURITY;
@@ -26,11 +27,14 @@ CREATE POLICY scenario_execution_log_public_read ON scenario_execution_log
 
 GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
 
--- Supabase's default privileges grant ALL on new tables to anon and authenticated: take the
--- write side back.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE
+-- Supabase's default privileges grant ALL on every new table, view, sequence and function to
+-- anon and authenticated (and service_role). Take everything back first, then grant only
+-- what each role needs: reads for the public roles, reads and writes for the service role.
+REVOKE ALL
     ON daily_metrics, server_templates, scenario_execution_log
-    FROM anon, authenticated;
+    FROM anon, authenticated, service_role;
+REVOKE ALL ON SEQUENCE daily_metrics_id_seq FROM anon, authenticated, service_role;
+
 GRANT SELECT
     ON daily_metrics, server_templates, scenario_execution_log
     TO anon, authenticated;

@@ -25,6 +25,11 @@ SELECT date_trunc('hour', timestamp, 'UTC') AS hour,
 FROM daily_metrics
 GROUP BY 1;
 
+-- Supabase's default privileges grant ALL on new views to the API roles: reads only.
+REVOKE ALL
+    ON daily_metrics_status_distribution, daily_metrics_server_failures,
+       daily_metrics_hourly_critical
+    FROM anon, authenticated, service_role;
 GRANT SELECT
     ON daily_metrics_status_distribution, daily_metrics_server_failures,
        daily_metrics_hourly_critical

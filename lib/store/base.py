@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ..fleet import ServerTemplate
 from ..models import Incident, MetricRow, Status
 
-__all__ = ["MetricQuery", "MetricStore"]
+__all__ = ["MetricQuery", "MetricStore", "WriteBatch", "Written"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,45 @@ class MetricQuery:
     after: tuple[int, str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """What the collect → store pipeline writes for one window, in one transaction.
+
+    ``rows`` are upserted on (server_id, timestamp) and ``incidents`` on their id; with
+    ``clear``, rows in [start, end) and incidents starting in it are deleted first. A crash
+    or failure anywhere leaves the store as it was before the batch.
+    """
+
+    start: int
+    end: int
+    rows: Sequence[MetricRow]
+    incidents: Sequence[Incident]
+    clear: bool = False
+
+
+class Written(NamedTuple):
+    """What a WriteBatch did: distinct rows written, and rows its clear deleted."""
+
+    rows: int
+    cleared: int
+
+
 @runtime_checkable
 class MetricStore(Protocol):
-    """What every store backend provides. Failures raise lib.errors.StoreError subclasses."""
+    """What every store backend provides. Failures raise lib.errors.StoreError subclasses.
+
+    Every call has a deadline on our side (``STORE_TIMEOUT_SECONDS``): a database that stops
+    answering makes calls fail with StoreUnavailable in time, never hang.
+    """
 
     name: str
 
     def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
         """Insert or replace rows keyed on (server_id, timestamp); returns rows written."""
+        ...
+
+    def write_batch(self, batch: WriteBatch) -> Written:
+        """Apply ``batch`` atomically (see WriteBatch)."""
         ...
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,8 +31,9 @@ from psycopg import sql
 from ..errors import StoreError, StoreUnavailable
 from ..fleet import ServerTemplate
 from ..models import Incident, MetricRow
+from ..redact import dsn_passwords, redact
 from ._rows import affected_from_json, dedupe_rows
-from .base import MetricQuery
+from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["PostgresStore", "libpq_dsn"]
 
@@ -132,6 +136,8 @@ _LATEST_ALL = (
 )
 _LATEST_SOME = _select_metrics("m") + " FROM unnest(%s::text[]) AS ids(server_id)" + _NEWEST
 
+_MIN_CONNECT_TIMEOUT = 2  # libpq's and psycopg's floor for connect_timeout
+
 _MISSING_SCHEMA = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
 
 
@@ -155,12 +161,20 @@ class PostgresStore:
     Connects lazily on first use and keeps one autocommit connection, shared by threads under
     a lock. A connection that went stale while the function was frozen is replaced and the
     operation retried once (every operation is idempotent: upserts and range deletes).
+
+    Every call has a deadline of ``timeout`` seconds on our side, whatever the server does:
+    waiting for the lock counts against it, connecting is bounded by ``connect_timeout``,
+    and a statement still unanswered at the deadline has its socket shut down by a watchdog
+    (a stopped server keeps acknowledging TCP, so no socket option would notice), which
+    fails the call and discards the connection. ``statement_timeout`` also stops the work
+    on a server that is alive but slow.
     """
 
     name = "postgres"
 
     def __init__(self, dsn: str, timeout: float = 8.0) -> None:
         self._dsn = libpq_dsn(dsn)
+        self._secrets = dsn_passwords(dsn)
         self._timeout = timeout
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
@@ -170,49 +184,74 @@ class PostgresStore:
 
     # -- connection handling -------------------------------------------------------------
 
-    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+    def _redact(self, exc: BaseException) -> str:
+        """The driver's message without our password (libpq quotes a malformed DSN)."""
+        return redact(str(exc), self._secrets)
+
+    def _connect(self, budget: float) -> psycopg.Connection[tuple[Any, ...]]:
+        """A new connection within ``budget`` seconds (libpq's floor of 2 s aside)."""
+        # connect_timeout is whole seconds, at least 2: with clearly less time left than that
+        # (and than the whole timeout), trying could only overrun the deadline
+        if budget < min(_MIN_CONNECT_TIMEOUT, self._timeout) - 0.5:
+            raise StoreUnavailable(f"PostgreSQL: no time left of {self._timeout:g} s to connect")
         try:
             return psycopg.connect(
                 self._dsn,
                 autocommit=True,
                 prepare_threshold=None,  # poolers in transaction mode cannot keep them
-                connect_timeout=max(1, math.ceil(self._timeout)),
+                connect_timeout=max(_MIN_CONNECT_TIMEOUT, math.floor(budget)),
                 application_name="fleet-metrics",
             )
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {self._redact(exc)}") from exc
 
     def _run(self, work: Callable[[Cursor], T]) -> T:
-        """Run ``work`` in one short transaction, errors translated to StoreError."""
-        with self._lock:
+        """Run ``work`` in one short transaction before the deadline, errors translated."""
+        deadline = time.monotonic() + self._timeout
+        if not self._lock.acquire(timeout=self._timeout):
+            raise StoreUnavailable(f"PostgreSQL busy: no connection free within "
+                                   f"{self._timeout:g} s")
+        try:
             reused = self._conn is not None and not self._conn.closed
             try:
-                return self._attempt(work)
+                return self._attempt(work, deadline)
             except psycopg.OperationalError as exc:
                 # only a connection that died between calls earns a retry; a fresh one
                 # failing means the database is really down
-                if not (reused and self._conn is None):
-                    raise _translate(exc) from exc
+                if not (reused and self._conn is None) or time.monotonic() >= deadline:
+                    raise _translate(exc, self._redact(exc)) from exc
             try:
-                return self._attempt(work)
+                return self._attempt(work, deadline)
             except psycopg.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self._redact(exc)) from exc
+        finally:
+            self._lock.release()
 
-    def _attempt(self, work: Callable[[Cursor], T]) -> T:
+    def _attempt(self, work: Callable[[Cursor], T], deadline: float) -> T:
         if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
+            self._conn = self._connect(deadline - time.monotonic())
         conn = self._conn
+        fired = threading.Event()
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut_down,
+                                   (conn, fired))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute(self._set_timeout)
                 return work(cur)
-        except psycopg.OperationalError:
-            if conn.broken or conn.closed:
+        except psycopg.OperationalError as exc:
+            if conn.broken or conn.closed or fired.is_set():
                 self._conn = None
                 conn.close()
+            if fired.is_set():
+                raise StoreUnavailable(f"PostgreSQL did not answer within "
+                                       f"{self._timeout:g} s") from exc
             raise
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self._redact(exc)) from exc
+        finally:
+            watchdog.cancel()
 
     # -- metrics ---------------------------------------------------------------------------
 
@@ -226,6 +265,21 @@ class PostgresStore:
             for begin in range(0, len(unique), _CHUNK):
                 cur.execute(_UPSERT_METRICS, _columns(unique[begin : begin + _CHUNK]))
             return len(unique)
+
+        return self._run(work)
+
+    def write_batch(self, batch: WriteBatch) -> Written:
+        """Clear (if asked), rows and ground truth in one transaction."""
+        unique = dedupe_rows(batch.rows)
+        incidents = _incidents_document(batch.incidents)
+
+        def work(cur: Cursor) -> Written:
+            cleared = _delete_window(cur, batch.start, batch.end) if batch.clear else 0
+            for begin in range(0, len(unique), _CHUNK):
+                cur.execute(_UPSERT_METRICS, _columns(unique[begin : begin + _CHUNK]))
+            if incidents is not None:
+                cur.execute(_UPSERT_INCIDENTS, (incidents,))
+            return Written(len(unique), cleared)
 
         return self._run(work)
 
@@ -250,21 +304,7 @@ class PostgresStore:
     def delete_metrics(self, start: int, end: int) -> int:
         """Delete rows in [start, end) and incidents starting in it; returns metric rows deleted."""
 
-        def work(cur: Cursor) -> int:
-            cur.execute(
-                "DELETE FROM daily_metrics "
-                "WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)",
-                (start, end),
-            )
-            deleted = cur.rowcount
-            cur.execute(
-                "DELETE FROM scenario_execution_log "
-                "WHERE started_at >= to_timestamp(%s) AND started_at < to_timestamp(%s)",
-                (start, end),
-            )
-            return deleted
-
-        return self._run(work)
+        return self._run(lambda cur: _delete_window(cur, start, end))
 
     def prune(self, cutoff: int) -> int:
         """Delete rows older than ``cutoff`` and incidents that ended before it (sql/003)."""
@@ -289,11 +329,9 @@ class PostgresStore:
 
     def upsert_incidents(self, incidents: Sequence[Incident]) -> int:
         """Insert or replace ground-truth records keyed on incident id."""
-        # last one wins for a repeated id, as ON CONFLICT cannot touch a row twice
-        unique = {i.id: _incident_doc(i) for i in incidents}
-        if not unique:
+        document = _incidents_document(incidents)
+        if document is None:
             return 0
-        document = json.dumps(list(unique.values()))
         return self._run(lambda cur: _execute_count(cur, _UPSERT_INCIDENTS, document))
 
     def query_incidents(self, start: int, end: int) -> list[Incident]:
@@ -330,12 +368,50 @@ class PostgresStore:
                 self._conn = None
 
 
-def _translate(exc: psycopg.Error) -> StoreError:
+def _shut_down(conn: psycopg.Connection[tuple[Any, ...]], fired: threading.Event) -> None:
+    """Shut the connection's socket (from the watchdog thread): a blocked call then fails."""
+    fired.set()
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.Error:
+        return  # already closed
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _translate(exc: psycopg.Error, text: str) -> StoreError:
+    """Our error for a driver error whose (redacted) message is ``text``."""
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        return StoreUnavailable(f"PostgreSQL unavailable: {exc}")
+        return StoreUnavailable(f"PostgreSQL unavailable: {text}")
     if isinstance(exc, _MISSING_SCHEMA):
-        return StoreError(f"PostgreSQL schema missing (apply the sql/ migrations): {exc}")
-    return StoreError(f"PostgreSQL error: {exc}")
+        return StoreError(f"PostgreSQL schema missing (apply the sql/ migrations): {text}")
+    return StoreError(f"PostgreSQL error: {text}")
+
+
+def _delete_window(cur: Cursor, start: int, end: int) -> int:
+    """Delete rows in [start, end) and incidents starting in it; returns rows deleted."""
+    cur.execute(
+        "DELETE FROM daily_metrics "
+        "WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)",
+        (start, end),
+    )
+    deleted = cur.rowcount
+    cur.execute(
+        "DELETE FROM scenario_execution_log "
+        "WHERE started_at >= to_timestamp(%s) AND started_at < to_timestamp(%s)",
+        (start, end),
+    )
+    return deleted
+
+
+def _incidents_document(incidents: Sequence[Incident]) -> str | None:
+    """The upsert's JSON document, the last of a repeated id winning (ON CONFLICT cannot
+    touch a row twice); None when there is nothing to write."""
+    unique = {i.id: _incident_doc(i) for i in incidents}
+    return json.dumps(list(unique.values())) if unique else None
 
 
 def _one(cur: Cursor) -> tuple[Any, ...]:

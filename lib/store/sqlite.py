@@ -20,7 +20,7 @@ from ..errors import StoreError, StoreUnavailable
 from ..fleet import ServerTemplate
 from ..models import Incident, MetricRow
 from ._rows import affected_from_json, affected_to_json, dedupe_rows, services_to_json
-from .base import MetricQuery
+from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SQLiteStore"]
 
@@ -138,6 +138,7 @@ class SQLiteStore:
 
     def __init__(self, path: str, timeout: float = 8.0) -> None:
         self.path = path
+        self._timeout = timeout
         self._lock = threading.Lock()
         self._conn = self._open(path, timeout)
 
@@ -161,8 +162,13 @@ class SQLiteStore:
 
     @contextmanager
     def _cursor(self, write: bool = False) -> Iterator[sqlite3.Cursor]:
-        """A cursor under the lock, errors translated; writes run in one IMMEDIATE transaction."""
-        with self._lock:
+        """A cursor under the lock, errors translated; writes run in one IMMEDIATE transaction.
+
+        Waiting for the lock (another thread's call) counts against the store's timeout.
+        """
+        if not self._lock.acquire(timeout=self._timeout):
+            raise StoreUnavailable(f"SQLite store busy for more than {self._timeout:g} s")
+        try:
             try:
                 cur = self._conn.cursor()
                 if not write:
@@ -179,6 +185,8 @@ class SQLiteStore:
                 cur.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
+        finally:
+            self._lock.release()
 
     def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
         """Insert or replace rows keyed on (server_id, timestamp); returns distinct rows written."""
@@ -188,6 +196,15 @@ class SQLiteStore:
         with self._cursor(write=True) as cur:
             cur.executemany(_UPSERT_METRICS, (_metric_params(r) for r in unique))
         return len(unique)
+
+    def write_batch(self, batch: WriteBatch) -> Written:
+        """Clear (if asked), rows and ground truth in one IMMEDIATE transaction."""
+        unique = dedupe_rows(batch.rows)
+        with self._cursor(write=True) as cur:
+            cleared = _delete_window(cur, batch.start, batch.end) if batch.clear else 0
+            cur.executemany(_UPSERT_METRICS, (_metric_params(r) for r in unique))
+            cur.executemany(_UPSERT_INCIDENT, (_incident_params(i) for i in batch.incidents))
+        return Written(len(unique), cleared)
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
         """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
@@ -222,14 +239,7 @@ class SQLiteStore:
     def delete_metrics(self, start: int, end: int) -> int:
         """Delete rows in [start, end) and incidents starting in it; returns metric rows deleted."""
         with self._cursor(write=True) as cur:
-            deleted = cur.execute(
-                "DELETE FROM daily_metrics WHERE timestamp >= ? AND timestamp < ?", (start, end)
-            ).rowcount
-            cur.execute(
-                "DELETE FROM scenario_execution_log WHERE started_at >= ? AND started_at < ?",
-                (start, end),
-            )
-        return deleted
+            return _delete_window(cur, start, end)
 
     def prune(self, cutoff: int) -> int:
         """Delete rows older than ``cutoff`` and incidents that ended before it; returns rows."""
@@ -289,6 +299,18 @@ def _translate(exc: sqlite3.Error) -> StoreError:
     ):
         return StoreUnavailable(f"SQLite store unavailable: {message}")
     return StoreError(f"SQLite store error: {message}")
+
+
+def _delete_window(cur: sqlite3.Cursor, start: int, end: int) -> int:
+    """Delete rows in [start, end) and incidents starting in it; returns rows deleted."""
+    deleted = cur.execute(
+        "DELETE FROM daily_metrics WHERE timestamp >= ? AND timestamp < ?", (start, end)
+    ).rowcount
+    cur.execute(
+        "DELETE FROM scenario_execution_log WHERE started_at >= ? AND started_at < ?",
+        (start, end),
+    )
+    return int(deleted)
 
 
 def _marks(count: int) -> str:

@@ -48,7 +48,7 @@ from ..fleet import ServerTemplate
 from ..models import METRIC_COLUMNS, STATUSES, Incident, MetricRow
 from ..timeutil import format_iso, parse_instant
 from ._rows import affected_from_json, dedupe_rows
-from .base import MetricQuery
+from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SupabaseStore"]
 
@@ -106,6 +106,7 @@ class SupabaseStore:
         )
         self._page_size = page_size
         self._chunk_size = chunk_size
+        self._timeout = timeout
         try:
             self._client: Client = create_client(url, key, options=_options(self._http))
         except SupabaseException as exc:
@@ -139,8 +140,37 @@ class SupabaseStore:
         )
         return len(unique)
 
+    def write_batch(self, batch: WriteBatch) -> Written:
+        """One ``rpc/write_metrics_batch`` request (sql/005): one transaction in PostgreSQL."""
+        unique = dedupe_rows(batch.rows)
+        incidents = list({i.id: i for i in batch.incidents}.values())
+        document = {
+            "start": format_iso(batch.start), "end": format_iso(batch.end),
+            "clear": batch.clear, "rows": [r.as_dict() for r in unique],
+            "incidents": [_incident_to_json(i) for i in incidents],
+        }
+        with _boundary("writing a batch"):
+            data = self._client.rpc("write_metrics_batch", {"batch": document}).execute().data
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), int) for k in ("rows", "cleared")
+        ):
+            raise StoreError("Supabase answered write_metrics_batch with an unexpected body")
+        return Written(len(unique), data["cleared"])
+
+    def _deadline(self) -> Callable[[str], None]:
+        """A check that fails an operation of several requests once ``timeout`` has passed."""
+        stop = time.monotonic() + self._timeout
+
+        def check(action: str) -> None:
+            if time.monotonic() > stop:
+                raise StoreUnavailable(f"Supabase: {action} took more than {self._timeout:g} s")
+
+        return check
+
     def _upsert(self, table: str, rows: list[Row], on_conflict: str) -> None:
+        check = self._deadline()
         for start in range(0, len(rows), self._chunk_size):
+            check(f"writing {table}")
             request = self._client.table(table).upsert(
                 rows[start : start + self._chunk_size],
                 on_conflict=on_conflict,
@@ -231,7 +261,9 @@ class SupabaseStore:
         """The newest row of each server, ordered by server id (see the module docstring)."""
         wanted = None if server_ids is None else set(server_ids)
         found: dict[str, Row] = {}
+        check = self._deadline()
         while wanted is None or wanted - found.keys():
+            check(f"reading {METRICS_TABLE}")
             request = self._client.table(METRICS_TABLE).select(",".join(METRIC_COLUMNS))
             if wanted is not None:
                 missing = sorted(wanted - found.keys())
@@ -286,7 +318,9 @@ class SupabaseStore:
     ) -> list[Row]:
         """Every row of ``build()`` ordered by ``keys`` (after ``after``), up to ``limit``."""
         rows: list[Row] = []
+        check = self._deadline()
         while limit is None or len(rows) < limit:
+            check(f"reading {table}")
             size = self._page_size if limit is None else min(self._page_size, limit - len(rows))
             request = build()
             if after is not None:

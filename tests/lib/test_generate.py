@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from lib.collectors.dummy import DummyCollector
@@ -124,3 +127,55 @@ def test_default_window_is_yesterday_and_today_so_far() -> None:
     start, end = default_window(now)
     assert start == parse_instant("2024-05-09", "t")
     assert end == parse_instant("2024-05-10T13:50:00Z", "t")  # includes the current tick 13:40
+
+
+_STALL_INCIDENTS = """
+CREATE OR REPLACE FUNCTION stall_incidents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$;
+CREATE TRIGGER stall_incidents BEFORE INSERT ON scenario_execution_log
+FOR EACH ROW EXECUTE FUNCTION stall_incidents();
+"""
+
+
+def _stalled_backend(dsn: str) -> int | None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT pid FROM pg_stat_activity WHERE query LIKE "
+                           "'%scenario_execution_log%' AND wait_event = 'PgSleep'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_generate_killed_mid_day_leaves_that_day_as_it_was(clean_postgres_dsn: str) -> None:
+    # Day one is stored complete. Then `generate --clear` with another seed is killed
+    # (SIGKILL) while its first day's ground truth is being written: the day's clear and
+    # rows must not be committed without it.
+    store = PostgresStore(clean_postgres_dsn)
+    store_window(DummyCollector(Simulator(5, get_fleet())), store, DAY0, DAY0 + 86_400)
+    before = store.query_metrics(MetricQuery(limit=5_000))
+    truth = store.query_incidents(DAY0, DAY0 + 86_400)
+    store.close()
+    with psycopg.connect(clean_postgres_dsn, autocommit=True) as conn:
+        conn.execute(_STALL_INCIDENTS)
+    env = {"PATH": "", "POSTGRES_URL": clean_postgres_dsn, "METRICS_SEED": "6"}
+    child = subprocess.Popen([sys.executable, "-m", "lib", "generate", "--date", "2024-01-01",
+                              "--clear"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        backend = None
+        while backend is None and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.1)
+            backend = _stalled_backend(clean_postgres_dsn)
+        assert backend is not None, child.communicate(timeout=5)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        with psycopg.connect(clean_postgres_dsn, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE wait_event = 'PgSleep'")
+            conn.execute("DROP TRIGGER stall_incidents ON scenario_execution_log")
+    store = PostgresStore(clean_postgres_dsn)
+    try:
+        assert store.query_metrics(MetricQuery(limit=5_000)) == before
+        assert store.query_incidents(DAY0, DAY0 + 86_400) == truth
+    finally:
+        store.close()

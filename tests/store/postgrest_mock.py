@@ -20,6 +20,8 @@ success):
   ``count=exact``.
 * ``DELETE`` with filters (an unfiltered DELETE is refused, as Supabase's pg-safeupdate does),
   ``Prefer: return=...``, ``count=exact``.
+* ``POST rpc/<function>`` with a JSON object of named arguments: ``SELECT function(name =>
+  value, ...)`` in one transaction, answered with the function's result as JSON.
 
 Credentials are checked like Supabase: the ``apikey`` header must be a known key (the API
 gateway answers 401 otherwise) and ``Authorization: Bearer <key>`` picks the PostgreSQL role
@@ -99,6 +101,9 @@ class PostgrestEmulator:
             role = self._role(request)
             table_name = self._table_name(request)
             with psycopg.connect(self.dsn) as conn:
+                if table_name.startswith("rpc/"):
+                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+                    return self._rpc(conn, request, table_name.removeprefix("rpc/"))
                 table = self._table(conn, table_name)
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
                 conn.execute("SET LOCAL timezone = 'UTC'")  # as on Supabase
@@ -136,7 +141,8 @@ class PostgrestEmulator:
 
     def _table_name(self, request: httpx.Request) -> str:
         path = request.url.path
-        if not path.startswith("/rest/v1/") or "/" in path[len("/rest/v1/"):]:
+        name = path[len("/rest/v1/"):]
+        if not path.startswith("/rest/v1/") or "/" in name.removeprefix("rpc/"):
             raise PostgrestError(404, "PGRST125", f"Invalid path specified in request URL: {path}")
         for header in ("accept-profile", "content-profile"):
             if request.headers.get(header, "public") != "public":
@@ -182,6 +188,29 @@ class PostgrestEmulator:
         if request.method == "DELETE":
             return self._delete(conn, table, params, prefer)
         raise PostgrestError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
+
+    # -- POST rpc/<function> ---------------------------------------------------------------------
+
+    def _rpc(self, conn: psycopg.Connection[Any], request: httpx.Request, function: str
+             ) -> httpx.Response:
+        if request.method != "POST":
+            raise PostgrestError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
+        arguments = json.loads(request.content or b"{}")
+        if not isinstance(arguments, dict):
+            raise PostgrestError(400, "PGRST102", "Expected a JSON object of arguments")
+        known = conn.execute(
+            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname = %s", (function,)).fetchone()
+        if known is None:
+            raise PostgrestError(404, "PGRST202", f"Could not find the function "
+                                 f"public.{function} in the schema cache")
+        named = sql.SQL(", ").join(
+            sql.SQL("{} => %s::jsonb").format(sql.Identifier(name)) for name in arguments)
+        query = sql.SQL("SELECT to_json({function}({args}))::text").format(
+            function=sql.Identifier(function), args=named)
+        values = [json.dumps(value) for value in arguments.values()]
+        body = conn.execute(query, values).fetchone()
+        return _json_response(200, (body[0] if body else "null").encode(), {})
 
     # -- GET / HEAD -----------------------------------------------------------------------------
 

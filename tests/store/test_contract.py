@@ -20,7 +20,7 @@ import pytest
 from lib.errors import StoreError, StoreUnavailable
 from lib.fleet import get_fleet
 from lib.models import AffectedServer, Incident, MetricRow, Status
-from lib.store.base import MetricQuery, MetricStore
+from lib.store.base import MetricQuery, MetricStore, WriteBatch, Written
 from lib.store.postgres import PostgresStore, libpq_dsn
 from lib.store.sqlite import SQLiteStore
 from tests.services.postgres import PostgresServer, create_database
@@ -32,10 +32,41 @@ SERVERS = ("api-01", "db-01", "web-01", "web-02")
 
 @dataclass
 class Backend:
-    """A store under test plus a direct way to count rows in its tables."""
+    """A store under test, a direct way to count rows in its tables, and a way to make the
+    database itself refuse ground-truth writes (a trigger), as a crash mid-batch would."""
 
     store: MetricStore
     count: Callable[[str], int]
+    refuse_incidents: Callable[[], None]
+
+
+_SQLITE_REFUSE = """
+CREATE TRIGGER refuse_incidents BEFORE INSERT ON scenario_execution_log
+BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+"""
+_POSTGRES_REFUSE = """
+CREATE OR REPLACE FUNCTION refuse_incidents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+DROP TRIGGER IF EXISTS refuse_incidents ON scenario_execution_log;
+CREATE TRIGGER refuse_incidents BEFORE INSERT ON scenario_execution_log
+FOR EACH ROW EXECUTE FUNCTION refuse_incidents();
+"""
+
+
+def _sqlite_refusal(path: str) -> Callable[[], None]:
+    def refuse() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.executescript(_SQLITE_REFUSE)
+
+    return refuse
+
+
+def _postgres_refusal(dsn: str) -> Callable[[], None]:
+    def refuse() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(_POSTGRES_REFUSE)
+
+    return refuse
 
 
 def _sqlite_counter(path: str) -> Callable[[str], int]:
@@ -73,13 +104,16 @@ def backend(
 ) -> Iterator[Backend]:
     if request.param == "sqlite":
         path = str(tmp_path_factory.mktemp("sqlite") / "store.sqlite3")
-        result = Backend(SQLiteStore(path), _sqlite_counter(path))
+        result = Backend(SQLiteStore(path), _sqlite_counter(path), _sqlite_refusal(path))
     else:
         dsn = request.getfixturevalue("clean_postgres_dsn")
         store = PostgresStore(dsn) if request.param == "postgres" else _supabase_store(dsn)
-        result = Backend(store, _postgres_counter(dsn))
+        result = Backend(store, _postgres_counter(dsn), _postgres_refusal(dsn))
     yield result
     result.store.close()
+    if request.param != "sqlite":
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER IF EXISTS refuse_incidents ON scenario_execution_log")
 
 
 @pytest.fixture
@@ -534,3 +568,40 @@ def test_sqlite_store_after_close_raises_store_error(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError):
         store.last_tick()
+
+
+# -- one batch, one transaction ---------------------------------------------------------------
+
+
+def test_write_batch_writes_rows_and_ground_truth(backend: Backend) -> None:
+    rows = grid(6)
+    truth = [incident("a", T0, T0 + 3 * TICK), incident("b", T0 + TICK, T0 + 9 * TICK)]
+    written = backend.store.write_batch(WriteBatch(T0, T0 + 6 * TICK, rows, truth))
+    assert written == Written(len(rows), 0)
+    assert everything(backend.store) == ordered(rows)
+    assert backend.store.query_incidents(T0, T0 + 86_400) == truth
+
+
+def test_write_batch_with_clear_replaces_the_window(backend: Backend) -> None:
+    store = backend.store
+    store.write_batch(WriteBatch(T0, T0 + 6 * TICK, grid(6), [incident("old", T0, T0 + TICK)]))
+    newer = [metric(t, "web-01", cpu=1.0) for t in range(2, 4)]
+    written = store.write_batch(WriteBatch(T0, T0 + 6 * TICK, newer,
+                                           [incident("new", T0, T0 + TICK)], clear=True))
+    assert written == Written(2, 6 * len(SERVERS))
+    assert everything(store) == newer
+    assert [i.id for i in store.query_incidents(T0, T0 + 86_400)] == ["new"]
+
+
+def test_failed_batch_leaves_rows_ground_truth_and_the_clear_undone(backend: Backend) -> None:
+    store = backend.store
+    before_rows, before_truth = grid(6), [incident("old", T0, T0 + TICK)]
+    store.write_batch(WriteBatch(T0, T0 + 6 * TICK, before_rows, before_truth))
+    backend.refuse_incidents()  # the database fails the batch at its last statement
+    for clear in (False, True):
+        changed = [metric(t, s, cpu=2.0) for t in range(8) for s in SERVERS]
+        with pytest.raises(StoreError):
+            store.write_batch(WriteBatch(T0, T0 + 8 * TICK, changed,
+                                         [incident("new", T0, T0 + TICK)], clear=clear))
+        assert everything(store) == ordered(before_rows)
+        assert store.query_incidents(T0, T0 + 86_400) == before_truth

@@ -257,3 +257,90 @@ def test_views_answer_the_seeds_example_queries(
         ("db-01", "critical", 1), ("db-01", "warning", 1), ("web-01", "critical", 2),
     ]
     assert hourly == [("00", 4, 2), ("01", 2, 1), ("03", 1, 0)]
+
+
+# -- Supabase's default privileges ------------------------------------------------------------
+
+# What a new Supabase project runs (supabase/postgres init scripts): every new table, view,
+# sequence and function in public is granted to the API roles in full.
+SUPABASE_DEFAULT_PRIVILEGES = """
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+    GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+    GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+    GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+"""
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+@pytest.fixture
+def supabase_like(
+    postgres_server: PostgresServer,
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A fresh database with Supabase's default privileges, then every migration."""
+    dsn = create_database(postgres_server, "fleet_supabase_defaults")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(SUPABASE_DEFAULT_PRIVILEGES)
+    apply_migrations(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        yield conn
+
+
+def relations(conn: psycopg.Connection[tuple[object, ...]], kinds: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind = ANY(%s) ORDER BY 1", (list(kinds),)
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_public_roles_keep_only_select_despite_supabase_defaults(
+    supabase_like: psycopg.Connection[tuple[object, ...]], role: str
+) -> None:
+    conn = supabase_like
+    tables_and_views = relations(conn, "rv")
+    assert set(TABLES) < set(tables_and_views) and len(tables_and_views) >= 6
+    held = {
+        (relation, privilege)
+        for relation in tables_and_views for privilege in TABLE_PRIVILEGES
+        if scalar(conn, "SELECT has_table_privilege(%s, %s, %s)", role, relation, privilege)
+    }
+    assert held == {(relation, "SELECT") for relation in tables_and_views}
+    for sequence in relations(conn, "S"):
+        for privilege in ("USAGE", "SELECT", "UPDATE"):
+            assert not scalar(conn, "SELECT has_sequence_privilege(%s, %s, %s)",
+                              role, sequence, privilege), (sequence, privilege)
+    functions = conn.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p "
+        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+    ).fetchall()
+    assert len(functions) >= 2
+    for (function,) in functions:
+        assert not scalar(conn, "SELECT has_function_privilege(%s, %s, 'EXECUTE')",
+                          role, function), function
+
+
+def test_anon_cannot_move_the_identity_sequence(
+    supabase_like: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    conn = supabase_like
+    conn.execute("SET ROLE anon")
+    with pytest.raises(errors.InsufficientPrivilege):
+        conn.execute("SELECT setval('daily_metrics_id_seq', 9223372036854775806)")
+    conn.execute("RESET ROLE")
+    insert_metric(conn, DAY0, "web-01", "healthy")  # later inserts still work
+    assert scalar(conn, "SELECT count(*) FROM daily_metrics") == 1
+
+
+def test_service_role_writes_and_nothing_more(
+    supabase_like: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    conn = supabase_like
+    for table in TABLES:
+        held = {p for p in TABLE_PRIVILEGES
+                if scalar(conn, "SELECT has_table_privilege('service_role', %s, %s)", table, p)}
+        assert held == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+    assert scalar(conn, "SELECT has_function_privilege('service_role', "
+                  "'write_metrics_batch(jsonb)', 'EXECUTE')")
