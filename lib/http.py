@@ -45,6 +45,7 @@ from .redact import redact, secrets_of
 
 __all__ = [
     "ERROR_RESPONSES",
+    "MAX_QUERY_BYTES",
     "ROUTE_PARAMETER",
     "CachePolicy",
     "RangeError",
@@ -107,6 +108,7 @@ _ERROR_SCHEMA = {
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad parameter", **_ERROR_SCHEMA},
+    414: {"description": "Query string too long", **_ERROR_SCHEMA},
     404: {"description": "Unknown server", **_ERROR_SCHEMA},
     422: {"description": "Contradictory parameters", **_ERROR_SCHEMA},
     503: {"description": "Store, cache or source unavailable", **_ERROR_SCHEMA},
@@ -229,6 +231,27 @@ class FamilyRouteMiddleware:
                 rest = urlencode([(k, v) for k, v in query if k != ROUTE_PARAMETER])
                 scope = {**scope, "path": path, "raw_path": path.encode(),
                          "query_string": rest.encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
+# Longer query strings are refused before anything parses them (Vercel itself accepts URLs
+# up to 14 KB). Every request the OpenAPI document describes fits well inside this.
+MAX_QUERY_BYTES = 16 * 1024
+
+
+class QueryLimitMiddleware:
+    """``414 uri_too_long`` for a query string past MAX_QUERY_BYTES: parsing tens of
+    thousands of repeated parameters would cost more than any valid request does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            response = error_response(414, "uri_too_long", f"the query string is longer than "
+                                      f"{MAX_QUERY_BYTES} bytes")
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
@@ -366,6 +389,7 @@ def create_app(*routers: APIRouter, title: str = "Fleet metrics API", docs: bool
         max_age=600,
     )
     app.add_middleware(FamilyRouteMiddleware, families=tuple(families))
+    app.add_middleware(QueryLimitMiddleware)
     app.openapi = lambda: _exact_openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -50,6 +50,7 @@ from .timeutil import DAY, MIN_INSTANT, day_start, format_iso
 __all__ = [
     "DAILY_DEFAULT_LIMIT",
     "DAILY_MAX_LIMIT",
+    "PERFORMANCE_MAX_DAYS",
     "PERFORMANCE_MAX_POINTS",
     "Result",
     "daily_metrics",
@@ -64,6 +65,9 @@ logger = logging.getLogger(__name__)
 DAILY_DEFAULT_LIMIT = 1000
 DAILY_MAX_LIMIT = 5000
 PERFORMANCE_MAX_POINTS = 2000
+# The generator works out each day's incident schedule in a window, whatever the step: a
+# quarter bounds a request's work; longer history is the hourly rollups' job.
+PERFORMANCE_MAX_DAYS = 92
 METRICS = ("cpu", "memory", "disk", "network", "response_time")
 
 LIVE = CachePolicy(s_maxage=5, stale_while_revalidate=25)
@@ -302,6 +306,8 @@ def performance(
     # The default start never reaches before the supported range (1900-01-01T00:00:00Z).
     start = start if start is not None else max(end - 3600, MIN_INSTANT)
     _window(start, end, "to")
+    if end - start > PERFORMANCE_MAX_DAYS * DAY:
+        raise RangeError("from", f"a window covers at most {PERFORMANCE_MAX_DAYS} days")
     step = step if step is not None else DEFAULT_STEP
     points = _points(start, end, step)
     if points > PERFORMANCE_MAX_POINTS:

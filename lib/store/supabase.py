@@ -26,6 +26,11 @@ Requests, in PostgREST terms:
   PostgREST reports the number deleted in ``Content-Range: */N`` without sending the rows
   back (``return=representation`` would ship a week of rows just to count them).
 * health: ``GET daily_metrics?select=id&limit=1``.
+* one batch of the pipeline: ``POST rpc/write_metrics_batch`` with ``{"batch": {start, end,
+  clear, rows, incidents}}`` — the SQL function of sql/005 runs it in one transaction.
+
+Calls of several requests (paged reads, chunked upserts) stop with StoreUnavailable once the
+store's timeout has passed, besides each request's own httpx timeouts.
 
 PostgREST errors (``postgrest.APIError``) and httpx transport errors are translated here into
 lib.errors.StoreError, or StoreUnavailable when Supabase cannot be reached or refuses the key.
