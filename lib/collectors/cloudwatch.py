@@ -392,9 +392,9 @@ class CloudWatchCollector:
             listed = self._pages(self._cw, "ListMetrics", "Metrics", Namespace=metric.namespace,
                                  MetricName=metric.name, Dimensions=wanted)
             for item in listed:
-                dims = sorted(({"Name": d["Name"], "Value": d["Value"]}
-                               for d in item.get("Dimensions", [])),
-                              key=lambda d: (d["Name"], d["Value"]))
+                # As listed: CloudWatch ignores the order, moto's comparison does not.
+                dims = [{"Name": d["Name"], "Value": d["Value"]}
+                        for d in item.get("Dimensions", [])]
                 iid = next((d["Value"] for d in dims if d["Name"] == "InstanceId"), None)
                 key = (metric.name, iid or "")
                 if iid in instance_ids and (key not in found or _order(dims) < _order(found[key])):
@@ -553,7 +553,7 @@ def _template(instance: Instance, spec: tuple[int, int] | None, disk_gib: int | 
 
 
 def _order(dims: list[dict[str, str]]) -> tuple[int, list[tuple[str, str]]]:
-    return len(dims), [(d["Name"], d["Value"]) for d in dims]
+    return len(dims), sorted((d["Name"], d["Value"]) for d in dims)
 
 
 def _newest(values: _Values, instance_id: str, at: int) -> dict[str, float | None]:
