@@ -32,7 +32,7 @@ READ_FUNCTIONS = {
     "status.py": "/api/status",
     "prometheus.py": "/api/prometheus",
 }
-HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool")
+HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool", "botocore")
 
 # Runs in a fresh interpreter: load the file by path as Vercel's Python runtime does, report
 # what it exposes and which heavy modules got imported, then serve one request.
