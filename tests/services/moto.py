@@ -16,6 +16,7 @@ collector's own SDK calls reach it unchanged through ``AWS_ENDPOINT_URL``.
     launch(...)                        RunInstances with tags; the instance id
     put(...)                           PutMetricData of one instant, named as the EC2 service
                                        and the CloudWatch agent publish them
+    put_rows(ids, rows, period)        the same for MetricRows (e.g. the simulator's)
 
 Fixtures:
     moto_server   session   the running server (skips, or fails when CI=true, if moto[server]
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lib.models import MetricRow
 from tests.services.processes import free_port, stop_process
 
 __all__ = [
@@ -135,28 +137,49 @@ class MotoServer:
     ) -> None:
         """Datapoints at ``at``: CPU and network bytes as AWS/EC2 publishes them, memory, disk
         (``/``, plus a decoy ``/data`` at 99 %) and TCP connections as the agent does."""
-        when = datetime.fromtimestamp(at, UTC)
-        ec2 = [{"Name": "InstanceId", "Value": instance_id}]
-        agent = [*ec2, {"Name": "ImageId", "Value": AMI},
-                 {"Name": "InstanceType", "Value": instance_type}]
-        data = [
-            ("AWS/EC2", "CPUUtilization", ec2, cpu, "Percent"),
-            ("AWS/EC2", "NetworkIn", ec2, network_in, "Bytes"),
-            ("AWS/EC2", "NetworkOut", ec2, network_out, "Bytes"),
-            ("CWAgent", "mem_used_percent", agent, memory, "Percent"),
-            ("CWAgent", "disk_used_percent", [*agent, *_disk("/", "nvme0n1p1")], disk, "Percent"),
-            ("CWAgent", "disk_used_percent", [*agent, *_disk("/data", "nvme1n1")],
-             None if disk is None else 99.0, "Percent"),
-            ("CWAgent", "netstat_tcp_established", agent, connections, "Count"),
-        ]
+        values = {"cpu": cpu, "memory": memory, "disk": disk, "network_in": network_in,
+                  "network_out": network_out, "connections": connections}
+        self._send(_datums(instance_id, at, values, instance_type))
+
+    def put_rows(self, instance_ids: Mapping[str, str], rows: Iterable[MetricRow],
+                 period: int) -> None:
+        """Rows (server id → instance id) as published datapoints of ``period`` seconds:
+        network KB/s × 1024 × period bytes."""
+        datums = [d for r in rows for d in _datums(instance_ids[r.server_id], r.timestamp, {
+            "cpu": r.cpu, "memory": r.memory, "disk": r.disk,
+            "network_in": r.network_rx * 1024 * period,
+            "network_out": r.network_tx * 1024 * period, "connections": float(r.connections),
+        })]
+        self._send(datums)
+
+    def _send(self, datums: list[tuple[str, dict[str, Any]]]) -> None:
         cw = self.client("cloudwatch")
         for namespace in ("AWS/EC2", "CWAgent"):
-            datums = [{"MetricName": name, "Dimensions": dims, "Timestamp": when,
-                       "Value": value, "Unit": unit}
-                      for ns, name, dims, value, unit in data if ns == namespace and value
-                      is not None]
-            if datums:
-                cw.put_metric_data(Namespace=namespace, MetricData=datums)
+            mine = [d for ns, d in datums if ns == namespace]
+            for lo in range(0, len(mine), 1000):  # PutMetricData's limit
+                cw.put_metric_data(Namespace=namespace, MetricData=mine[lo:lo + 1000])
+
+
+def _datums(instance_id: str, at: int, values: Mapping[str, float | None],
+            instance_type: str = "m5.large") -> list[tuple[str, dict[str, Any]]]:
+    """(namespace, MetricDatum) of the values that are not None."""
+    ec2 = [{"Name": "InstanceId", "Value": instance_id}]
+    agent = [*ec2, {"Name": "ImageId", "Value": AMI},
+             {"Name": "InstanceType", "Value": instance_type}]
+    disk = values["disk"]
+    data = [
+        ("AWS/EC2", "CPUUtilization", ec2, values["cpu"], "Percent"),
+        ("AWS/EC2", "NetworkIn", ec2, values["network_in"], "Bytes"),
+        ("AWS/EC2", "NetworkOut", ec2, values["network_out"], "Bytes"),
+        ("CWAgent", "mem_used_percent", agent, values["memory"], "Percent"),
+        ("CWAgent", "disk_used_percent", [*agent, *_disk("/", "nvme0n1p1")], disk, "Percent"),
+        ("CWAgent", "disk_used_percent", [*agent, *_disk("/data", "nvme1n1")],
+         None if disk is None else 99.0, "Percent"),
+        ("CWAgent", "netstat_tcp_established", agent, values["connections"], "Count"),
+    ]
+    when = datetime.fromtimestamp(at, UTC)
+    return [(ns, {"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value,
+                  "Unit": unit}) for ns, name, dims, value, unit in data if value is not None]
 
 
 @functools.cache
