@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -52,13 +52,24 @@ class Settings(BaseSettings):
     vercel: str | None = None
     cors_origins: str = "*"
 
-    collector_mode: Literal["dummy", "prometheus", "custom"] = "dummy"
+    collector_mode: Literal["dummy", "prometheus", "custom", "cloudwatch"] = "dummy"
     prometheus_endpoint: str | None = None
     prometheus_api_key: str | None = None
     prometheus_timeout_seconds: float = Field(5.0, gt=0, le=60)
     onprem_api_endpoint: str | None = None
     onprem_api_key: str | None = None
     onprem_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    # COLLECTOR_MODE=cloudwatch: the AWS SDK's standard names, then our own.
+    aws_region: str | None = None
+    aws_default_region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None  # SecretStr: never shown in a repr or log
+    aws_session_token: SecretStr | None = None
+    aws_endpoint_url: str | None = None
+    cloudwatch_tag_key: str = "fleet"
+    cloudwatch_tag_value: str | None = None
+    cloudwatch_period_seconds: int = Field(300, ge=60, le=86_400)
+    cloudwatch_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
     @field_validator("fleet_timezone")
     @classmethod

@@ -7,4 +7,5 @@ pytest_plugins: list[str] = [
     "tests.services.redis",
     "tests.services.prometheus",
     "tests.services.onprem",
+    "tests.services.moto",
 ]

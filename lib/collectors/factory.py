@@ -1,4 +1,4 @@
-"""Pick the collector from ``COLLECTOR_MODE`` (dummy | prometheus | custom)."""
+"""Pick the collector from ``COLLECTOR_MODE`` (dummy | prometheus | custom | cloudwatch)."""
 
 from __future__ import annotations
 
@@ -33,4 +33,9 @@ def get_collector(settings: Settings | None = None) -> Collector:
         from .custom import CustomCollector
 
         return CustomCollector.from_settings(settings)
-    raise ConfigError("COLLECTOR_MODE", f"unknown mode {mode!r} (dummy, prometheus, custom)")
+    if mode == "cloudwatch":  # the AWS SDK is imported here only
+        from .cloudwatch import CloudWatchCollector
+
+        return CloudWatchCollector.from_settings(settings)
+    raise ConfigError("COLLECTOR_MODE",
+                      f"unknown mode {mode!r} (dummy, prometheus, custom, cloudwatch)")

@@ -33,7 +33,7 @@ READ_FUNCTIONS = {
 }
 # Vercel Hobby: at most 12 functions per deployment without a framework.
 HOBBY_MAX_FUNCTIONS = 12
-HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool")
+HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool", "botocore")
 
 # Runs in a fresh interpreter: load the file by path as Vercel's Python runtime does, report
 # what it exposes and which heavy modules got imported, then serve one request.

@@ -2,7 +2,8 @@
 
 dummy: the simulator. custom: the local on-premises API (tests/services/onprem.py) serving
 simulated values. prometheus: a real Prometheus scraping ``/api/prometheus`` of a real
-``python -m lib serve``, read back through PromQL.
+``python -m lib serve``, read back through PromQL. cloudwatch: moto's server mode holding an EC2
+instance per server (Name and role tags) and the simulated values put as CloudWatch metrics.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from lib import deps
 from lib.cache.memory import MemoryCache
 from lib.collectors.base import Collector
+from lib.collectors.cloudwatch import CloudWatchCollector, make_clients
 from lib.collectors.custom import CustomCollector
 from lib.collectors.dummy import DummyCollector
 from lib.collectors.prometheus import PrometheusCollector
@@ -29,6 +31,7 @@ from lib.models import STATUSES
 from lib.pipeline import store_window
 from lib.store.base import MetricQuery
 from lib.store.sqlite import SQLiteStore
+from tests.services.moto import KEY_ID, REGION, SECRET, MotoServer
 from tests.services.onprem import LATEST_AT, ONPREM_KEY, running_onprem_api
 from tests.services.prometheus import running_local_api, running_prometheus, wait_for_samples
 
@@ -43,10 +46,12 @@ class Mode:
     source: str  # the X-Data-Source a live read reports
 
 
-@pytest.fixture(scope="module", params=["dummy", "custom", "prometheus"])
+@pytest.fixture(scope="module", params=["dummy", "custom", "prometheus", "cloudwatch"])
 def mode(request: pytest.FixtureRequest) -> Iterator[Mode]:
     sim = Simulator(SEED, get_fleet())
-    if request.param == "dummy":
+    if request.param == "cloudwatch":
+        yield from _cloudwatch_mode(request.getfixturevalue("moto_server"), sim)
+    elif request.param == "dummy":
         yield Mode("dummy", DummyCollector(sim), LATEST_AT, "generator")
     elif request.param == "custom":
         with running_onprem_api(sim, get_fleet().ids) as onprem:
@@ -64,6 +69,20 @@ def mode(request: pytest.FixtureRequest) -> Iterator[Mode]:
             collector = PrometheusCollector(prometheus.url, timeout=5.0, rate_window=3)
             yield Mode("prometheus", collector, tick + 1, "collector")
             collector.close()
+
+
+def _cloudwatch_mode(moto: MotoServer, sim: Simulator) -> Iterator[Mode]:
+    """The fleet as EC2 instances with detailed monitoring: a datapoint a minute, the
+    simulator's values, in the quarter hour around LATEST_AT."""
+    moto.reset()
+    ids = {t.id: moto.launch(t.id, role=t.role) for t in sim.fleet.servers}
+    minute = LATEST_AT - LATEST_AT % 60
+    moto.put_rows(ids, sim.frame(minute - 600, minute + 300, 60).rows(), 60)
+    collector = CloudWatchCollector(
+        *make_clients(REGION, KEY_ID, SECRET, endpoint_url=moto.url, timeout=10.0),
+        period=60, owns_clients=True)
+    yield Mode("cloudwatch", collector, LATEST_AT, "collector")
+    collector.close()
 
 
 CRON_SECRET = "modes-cron-secret"
@@ -149,8 +168,8 @@ def test_the_store_holds_what_the_collector_returned(
 def test_generate_batch_stores_the_collector_rows(
     mode: Mode, client: tuple[TestClient, SQLiteStore]
 ) -> None:
-    if mode.name == "prometheus":
-        pytest.skip("the local Prometheus holds seconds of data, not a 600-s tick of history")
+    if mode.name in ("prometheus", "cloudwatch"):
+        pytest.skip("the local source holds minutes of data, not a day of 600-s history")
     api, store = client
     day = _iso(mode.now - mode.now % 86_400)[:10]
     response = api.post(f"/api/generate-batch?date={day}",
