@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from mangum import Mangum
 
-from lib.http import create_app
-from lib.local import docs_router
+from lib.web import create_app, docs_router
 
 router = docs_router()
 app = create_app(router, title="GET /api/docs")

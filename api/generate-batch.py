@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.deps import (
+from lib.app import authorize_cron, generate_batch
+from lib.web import (
+    ERROR_RESPONSES,
     CacheDep,
     CollectorDep,
     CronTokenDep,
@@ -15,9 +17,9 @@ from lib.deps import (
     NowDep,
     SettingsDep,
     StoreDep,
+    create_app,
+    respond,
 )
-from lib.http import ERROR_RESPONSES, create_app, json_response
-from lib.service import authorize_cron, generate_batch
 
 router = APIRouter()
 
@@ -30,15 +32,15 @@ def run_generate_batch(
     now: NowDep,
     token: CronTokenDep,
     local: LocalDep,
-    date: Annotated[str | None, Query()] = None,
-    start: Annotated[str | None, Query()] = None,
-    end: Annotated[str | None, Query()] = None,
+    date: Annotated[str | None, Query(description="a UTC day, YYYY-MM-DD")] = None,
+    start: Annotated[str | None, Query(description="window start (with end)")] = None,
+    end: Annotated[str | None, Query(description="window end, exclusive (with start)")
+                   ] = None,
 ) -> Response:
     """Write a window (default: yesterday and today so far) to the store; needs CRON_SECRET."""
     authorize_cron(settings, token, local=local)
-    result = generate_batch(store, cache, collector, settings, now, date=date, start=start,
-                            end=end)
-    return json_response(result.payload, source=result.source, cache=result.cache)
+    return respond(generate_batch(store, cache, collector, settings, now, date=date,
+                                  start=start, end=end))
 
 
 # GET is what Vercel's cron sends; POST is for people. Same handler, distinct operation ids.

@@ -10,9 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.deps import CollectorDep, NowDep, StoreDep
-from lib.http import ERROR_RESPONSES, create_app, json_response
-from lib.service import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, daily_metrics
+from lib.app import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, daily_metrics
+from lib.web import ERROR_RESPONSES, CollectorDep, NowDep, StoreDep, create_app, respond
 
 FAMILY = "/api/metrics"
 router = APIRouter()
@@ -23,19 +22,24 @@ def get_daily_metrics(
     store: StoreDep,
     collector: CollectorDep,
     now: NowDep,
-    server_id: Annotated[list[str] | None, Query()] = None,
-    start_time: Annotated[str | None, Query()] = None,
-    end_time: Annotated[str | None, Query()] = None,
-    status: Annotated[list[str] | None, Query()] = None,
+    server_id: Annotated[list[str] | None, Query(description=(
+        "server ids, comma-separated (at most 100); the parameter may also be repeated"))
+                         ] = None,
+    start: Annotated[str | None, Query(alias="start_time", description=(
+        "window start, inclusive: an RFC 3339 date-time or a date"))] = None,
+    end: Annotated[str | None, Query(alias="end_time", description="window end, exclusive")
+                   ] = None,
+    status: Annotated[list[str] | None, Query(description=(
+        "statuses, comma-separated (at most 3); may also be repeated"))] = None,
     limit: Annotated[int, Query(ge=1, le=DAILY_MAX_LIMIT,
                                 description=f"rows per page (max {DAILY_MAX_LIMIT})")
                      ] = DAILY_DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query(description=(
+        "next_cursor of the previous page: rows after this position"))] = None,
 ) -> Response:
     """Stored metric rows ordered by timestamp then server id, with keyset paging."""
-    result = daily_metrics(store, collector, now, server_id=server_id, start_time=start_time,
-                           end_time=end_time, status=status, limit=limit, cursor=cursor)
-    return json_response(result.payload, source=result.source, cache=result.cache)
+    return respond(daily_metrics(store, collector, now, server_id=server_id, start=start,
+                                 end=end, status=status, limit=limit, cursor=cursor))
 
 
 app = create_app(router, title="GET /api/metrics/*", families=[FAMILY])

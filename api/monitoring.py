@@ -11,10 +11,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.deps import CacheDep, CollectorDep, NowDep, SettingsDep, StoreDep
-from lib.generator import MIN_STEP
-from lib.http import ERROR_RESPONSES, create_app, json_response
-from lib.service import PERFORMANCE_MAX_POINTS, performance, servers_snapshot
+from lib.app import PERFORMANCE_MAX_DAYS, PERFORMANCE_MAX_POINTS, performance, servers_snapshot
+from lib.core import MIN_STEP
+from lib.web import (
+    ERROR_RESPONSES,
+    CacheDep,
+    CollectorDep,
+    NowDep,
+    SettingsDep,
+    StoreDep,
+    create_app,
+    respond,
+)
 
 FAMILY = "/api/monitoring"
 router = APIRouter()
@@ -26,12 +34,13 @@ def get_servers(
     cache: CacheDep,
     settings: SettingsDep,
     now: NowDep,
-    server_id: Annotated[str | None, Query(alias="serverId")] = None,
-    at: Annotated[str | None, Query()] = None,
+    server_id: Annotated[str | None, Query(alias="serverId", description="one server")] = None,
+    at: Annotated[str | None, Query(description="an instant, not in the future (default: now)")
+                  ] = None,
 ) -> Response:
     """Live snapshot of every server (or one), read through the cache."""
-    result = servers_snapshot(collector, cache, settings, now, at=at, server_id=server_id)
-    return json_response(result.payload, source=result.source, cache=result.cache)
+    return respond(servers_snapshot(collector, cache, settings, now, at=at,
+                                    server_id=server_id))
 
 
 @router.get("/api/monitoring/performance", responses=ERROR_RESPONSES, tags=["monitoring"])
@@ -39,18 +48,19 @@ def get_performance(
     store: StoreDep,
     collector: CollectorDep,
     now: NowDep,
-    server_id: Annotated[str, Query(alias="serverId")],
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
-    metric: Annotated[str | None, Query()] = None,
+    server_id: Annotated[str, Query(alias="serverId", description="the server")],
+    start: Annotated[str | None, Query(alias="from", description="window start "
+                                       "(default: to − 1 h)")] = None,
+    end: Annotated[str | None, Query(alias="to", description="window end (default: now)")
+                   ] = None,
+    metric: Annotated[str | None, Query(description="only this metric")] = None,
     step: Annotated[int | None, Query(ge=MIN_STEP, le=86_400, description=(
-        f"seconds between points (default 600; at most {PERFORMANCE_MAX_POINTS} points)"))
-                    ] = None,
+        f"seconds between points (default 600; at most {PERFORMANCE_MAX_POINTS} points and "
+        f"{PERFORMANCE_MAX_DAYS} days)"))] = None,
 ) -> Response:
     """A server's metrics over a window: stored rows where they cover it, else the source."""
-    result = performance(store, collector, now, server_id=server_id, start_time=start,
-                         end_time=end, metric=metric, step=step)
-    return json_response(result.payload, source=result.source, cache=result.cache)
+    return respond(performance(store, collector, now, server_id=server_id, start=start,
+                               end=end, metric=metric, step=step))
 
 
 app = create_app(router, title="GET /api/monitoring/*", families=[FAMILY])

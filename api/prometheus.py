@@ -7,10 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.collectors.factory import simulator_from
-from lib.deps import SettingsDep
-from lib.exposition import CONTENT_TYPE, render_exposition, scrape_instant
-from lib.http import ERROR_RESPONSES, create_app
+from lib.app.scrape import CONTENT_TYPE, scrape
+from lib.web import ERROR_RESPONSES, SettingsDep, create_app
 
 router = APIRouter()
 
@@ -24,10 +22,10 @@ router = APIRouter()
 )
 def get_prometheus(
     settings: SettingsDep,
-    at: Annotated[str | None, Query(description="ISO 8601 instant (default: now)")] = None,
+    at: Annotated[str | None, Query(description="an instant (default: now)")] = None,
 ) -> Response:
     """Every simulated server at one instant, with node_exporter's metric names."""
-    body = render_exposition(simulator_from(settings), scrape_instant(at))
+    body = scrape(settings, at)
     # Never cached: a repeated scrape must see its counters move on.
     return Response(body, media_type=CONTENT_TYPE,
                     headers={"Cache-Control": "no-store", "X-Data-Source": "generator"})

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from mangum import Mangum
 
-from lib.deps import CacheDep, CollectorDep, SettingsDep, StoreDep
-from lib.http import create_app, json_response
-from lib.service import status_report
+from lib.app import status_report
+from lib.web import CacheDep, CollectorDep, SettingsDep, StoreDep, create_app, respond
 
 router = APIRouter()
 
@@ -17,8 +16,7 @@ def get_status(
     store: StoreDep, cache: CacheDep, collector: CollectorDep, settings: SettingsDep
 ) -> Response:
     """Health of every tier; always 200, with each failure described."""
-    result = status_report(store, cache, collector, settings)
-    return json_response(result.payload, source=result.source, cache=result.cache)
+    return respond(status_report(store, cache, collector, settings))
 
 
 app = create_app(router, title="GET /api/status")

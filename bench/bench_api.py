@@ -47,23 +47,24 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
+import httpx
+import orjson
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from lib import deps  # noqa: E402
-from lib.collectors.dummy import DummyCollector  # noqa: E402
-from lib.collectors.factory import simulator_from  # noqa: E402
-from lib.config import Settings, get_settings  # noqa: E402
-from lib.generator import DEFAULT_STEP  # noqa: E402
-from lib.local import API_DIR, combined_app  # noqa: E402
-from lib.pipeline import store_window  # noqa: E402
-from lib.store.base import MetricQuery  # noqa: E402
-from lib.timeutil import DAY  # noqa: E402
-from tests.services.processes import free_port  # noqa: E402
+from lib.app import store_window
+from lib.collectors import DummyCollector, simulator_from
+from lib.core import DAY, Settings, get_settings
+from lib.sim import DEFAULT_STEP
+from lib.store import MetricQuery
+from lib.web import (
+    API_DIR,
+    combined_app,
+    deps,
+)
+from tests.services.processes import free_port
 
-READ_FUNCTIONS = ("metrics/daily.py", "monitoring/servers.py", "monitoring/performance.py",
+READ_FUNCTIONS = ("metrics.py", "monitoring.py",
                   "status.py", "prometheus.py")
 NOTABLE = ("numpy", "pydantic_settings", "mangum", "prometheus_client", "upstash_redis",
            "supabase", "psycopg")

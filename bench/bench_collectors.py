@@ -46,12 +46,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lib.collectors.base import Collector
-from lib.collectors.dummy import DummyCollector
-from lib.exposition import render_exposition
-from lib.fleet import get_fleet
-from lib.generator import DEFAULT_STEP, Simulator
-from lib.timeutil import DAY, day_start
+from lib.collectors import Collector, DummyCollector
+from lib.core import DAY, day_start
+from lib.sim import DEFAULT_STEP, Simulator, get_fleet
+from lib.sim.exposition import render_exposition
 
 SEED = 20240101
 TIMEZONE = "Asia/Seoul"

@@ -22,8 +22,8 @@ METRICS_PER_ROW = 7  # cpu, memory, disk, response_time, network_rx, network_tx,
 OURS = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from lib.fleet import get_fleet, scaled_fleet
-from lib.generator import Simulator
+from lib.sim.fleet import get_fleet, scaled_fleet
+from lib.sim.generator import Simulator
 servers, ticks = {servers}, {ticks}
 fleet = get_fleet("default") if servers == 20 else scaled_fleet(servers)
 sim = Simulator(20240101, fleet)

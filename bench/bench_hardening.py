@@ -1,5 +1,5 @@
 """What one request can cost: CPU time and peak extra memory of every request in the
-hardening corpus (tests/api/test_hardening.py), beside a plain ``servers`` request.
+hardening corpus (tests/web/test_hardening.py), beside a plain ``servers`` request.
 
     .venv/bin/python bench/bench_hardening.py              # the whole corpus, 3 runs each
     .venv/bin/python bench/bench_hardening.py --runs 5
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(ROOT))
 
-from tests.api.test_hardening import CORPUS, CRON_SECRET  # noqa: E402
+from tests.web.test_hardening import CORPUS, CRON_SECRET
 
 PLAIN = ("GET", "/api/monitoring/servers")
 HEAVY = [
@@ -45,14 +45,14 @@ HEAVY = [
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from lib import deps
+from lib.web import deps
 from lib.collectors.dummy import DummyCollector
-from lib.config import Settings
-from lib.fleet import get_fleet
-from lib.generator import Simulator
-from lib.local import combined_app
+from lib.core.settings import Settings
+from lib.sim.fleet import get_fleet
+from lib.sim.generator import Simulator
+from lib.web.local import combined_app
 from lib.store.sqlite import SQLiteStore
-from tests.api.test_hardening import call
+from tests.web.test_hardening import call
 
 method, path, secret, authorized = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 target = sys.stdin.read()  # URLs past the 128 KB limit of one argument
@@ -80,10 +80,9 @@ print(json.dumps({"status": answer.status, "cpu_ms": cpu * 1000, "peak_mb": peak
 
 def scratch_store(folder: Path) -> Path:
     """A SQLite file holding 2024-01-04 for the default fleet (seed 424242)."""
-    from lib.collectors.dummy import DummyCollector
-    from lib.fleet import get_fleet
-    from lib.generator import Simulator
-    from lib.pipeline import store_window
+    from lib.app import store_window
+    from lib.collectors import DummyCollector
+    from lib.sim import Simulator, get_fleet
     from lib.store.sqlite import SQLiteStore
 
     path = folder / "bench.sqlite3"

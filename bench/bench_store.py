@@ -33,8 +33,8 @@ from dataclasses import dataclass
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lib.models import AffectedServer, Incident, MetricRow, Status
-from lib.store.base import MetricQuery, MetricStore
+from lib.core import AffectedServer, Incident, MetricRow, Status
+from lib.store import MetricQuery, MetricStore
 from lib.store.postgres import PostgresStore
 from lib.store.sqlite import SQLiteStore
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
-from ..config import Settings, get_settings
-from ..errors import ConfigError
+from lib.core import ConfigError, Settings, get_settings, http_url_problem
+
 from .base import Cache
 from .memory import MemoryCache
 
@@ -88,10 +87,9 @@ def _upstash_cache(settings: Settings) -> Cache:
             "UPSTASH_REDIS_REST_TOKEN",
             "required when CACHE_BACKEND=upstash (or KV_REST_API_TOKEN)",
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        # never echo the value: a token pasted into the URL variable must not reach a log
-        raise ConfigError(url_variable, "must be an http(s) URL such as https://xyz.upstash.io")
+    problem = http_url_problem(url, "https://xyz.upstash.io")
+    if problem is not None:
+        raise ConfigError(url_variable, problem)
     # imported here, never at module level: see the module docstring
     from .upstash import UpstashCache
 
@@ -99,18 +97,7 @@ def _upstash_cache(settings: Settings) -> Cache:
 
 
 def _upstash_credentials(settings: Settings) -> tuple[str | None, str, str | None]:
-    """(URL, the variable it came from, token): Upstash's own names first, then Vercel KV's.
-
-    Like Settings.upstash_url/upstash_token, but a blank value counts as unset, so a
-    whitespace-only UPSTASH_REDIS_REST_URL still falls back to KV_REST_API_URL.
-    """
-    own_url = _clean(settings.upstash_redis_rest_url)
-    url = own_url or _clean(settings.kv_rest_api_url)
-    token = _clean(settings.upstash_redis_rest_token) or _clean(settings.kv_rest_api_token)
-    return url, "UPSTASH_REDIS_REST_URL" if own_url else "KV_REST_API_URL", token
-
-
-def _clean(value: str | None) -> str | None:
-    """A setting with surrounding blanks removed; None when empty (an unset Vercel variable)."""
-    stripped = value.strip() if value else ""
-    return stripped or None
+    """(URL, the variable it came from, token): Upstash's own names first, then Vercel KV's
+    (Settings counts a blank value as unset, so a blank own name falls back)."""
+    variable = "UPSTASH_REDIS_REST_URL" if settings.upstash_redis_rest_url else "KV_REST_API_URL"
+    return settings.upstash_url, variable, settings.upstash_token

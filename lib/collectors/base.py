@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..fleet import ServerTemplate
-from ..models import Incident, MetricRow
+from lib.core import Incident, MetricRow, ServerTemplate
 
 __all__ = ["Collector", "Snapshot"]
 
@@ -27,9 +26,16 @@ class Snapshot:
 
 @runtime_checkable
 class Collector(Protocol):
-    """A metrics source. Failures raise lib.errors.SourceUnavailable."""
+    """A metrics source. Failures raise lib.core.SourceUnavailable.
+
+    ``mode`` is its COLLECTOR_MODE (shown by /api/status); ``source`` the X-Data-Source label
+    of what it answers (``generator`` for the simulator, ``collector`` for a real source);
+    ``seed`` the simulator's seed, None for a real source.
+    """
 
     mode: str
+    source: str
+    seed: int | None
 
     def servers(self) -> list[ServerTemplate]:
         """Every server the source knows, ordered by id."""

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import botocore.session
 import numpy as np
@@ -38,11 +37,21 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from ..config import Settings
-from ..errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from ..fleet import ROLES, Role, ServerTemplate
-from ..models import Incident, MetricRow
-from ..status import RESPONSE_THRESHOLDS, classify, status_name
+from lib.core import (
+    ROLES,
+    ConfigError,
+    Incident,
+    InvalidParameter,
+    MetricRow,
+    Role,
+    ServerTemplate,
+    Settings,
+    SourceUnavailable,
+    http_url_problem,
+    pick_servers,
+)
+from lib.sim import RESPONSE_THRESHOLDS, classify, status_name
+
 from .base import Snapshot
 
 __all__ = ["METRICS", "CloudWatchCollector", "Metric", "make_clients"]
@@ -142,6 +151,8 @@ class CloudWatchCollector:
     """
 
     mode = "cloudwatch"
+    source = "collector"
+    seed: int | None = None  # a real source has no seed
 
     def __init__(
         self,
@@ -169,18 +180,17 @@ class CloudWatchCollector:
     def from_settings(cls, settings: Settings) -> CloudWatchCollector:
         """From AWS_* and CLOUDWATCH_*; ConfigError naming the variable (never its secret)."""
         region = _region(settings)
-        key_id = (settings.aws_access_key_id or "").strip()
+        key_id = settings.aws_access_key_id
         if not key_id:
             raise ConfigError("AWS_ACCESS_KEY_ID", "required when COLLECTOR_MODE=cloudwatch")
         secret = _secret(settings.aws_secret_access_key)
         if not secret:
             raise ConfigError("AWS_SECRET_ACCESS_KEY", "required when COLLECTOR_MODE=cloudwatch")
-        endpoint = (settings.aws_endpoint_url or "").strip() or None
-        if endpoint is not None and _endpoint_problem(endpoint):
-            raise ConfigError("AWS_ENDPOINT_URL", _endpoint_problem(endpoint) or "")
-        tag_key = settings.cloudwatch_tag_key.strip()
-        if not tag_key:
-            raise ConfigError("CLOUDWATCH_TAG_KEY", "must not be empty")
+        endpoint = settings.aws_endpoint_url
+        problem = http_url_problem(endpoint) if endpoint is not None else None
+        if problem is not None:
+            raise ConfigError("AWS_ENDPOINT_URL", problem)
+        tag_key = settings.cloudwatch_tag_key
         if settings.cloudwatch_period_seconds % 60:
             raise ConfigError("CLOUDWATCH_PERIOD_SECONDS", "must be a multiple of 60 (300 with "
                               "basic monitoring, 60 with detailed)")
@@ -213,7 +223,7 @@ class CloudWatchCollector:
         """
         if server_ids is not None and not server_ids:
             return []
-        chosen = self._select(server_ids, "server")
+        chosen = self._select(server_ids)
         running = [i for i in chosen if i.state == "running"]
         last = at - at % self.period
         values = self._fetch(running, last - (self.lookback - 1) * self.period,
@@ -237,7 +247,7 @@ class CloudWatchCollector:
         first = -(-start // step) * step
         if first >= end:
             return []
-        chosen = self._select(server_ids, "server")
+        chosen = self._select(server_ids)
         stop = first + -(-(end - first) // step) * step
         values = self._fetch(chosen, first, stop, step)
         samples = [(i, ts, fields) for i in chosen
@@ -252,7 +262,7 @@ class CloudWatchCollector:
 
     def is_online(self, server_id: str) -> bool:
         """Whether the instance is in the ``running`` state."""
-        [instance] = self._select([server_id], "serverId")
+        [instance] = self._select([server_id])
         return instance.state == "running"
 
     def health(self) -> None:
@@ -285,16 +295,8 @@ class CloudWatchCollector:
             raise self._error(self._ec2, "DescribeInstances", f"unexpected reply: {exc!r}") \
                 from exc
 
-    def _select(self, server_ids: Sequence[str] | None, parameter: str) -> list[Instance]:
-        instances = self._discover()
-        if server_ids is None:
-            return instances
-        known = {i.server_id: i for i in instances}
-        wanted = sorted(set(server_ids))
-        for sid in wanted:
-            if sid not in known:
-                raise UnknownServer(parameter, sid)
-        return [known[sid] for sid in wanted]
+    def _select(self, server_ids: Sequence[str] | None) -> list[Instance]:
+        return pick_servers(server_ids, {i.server_id: i for i in self._discover()})
 
     def _type_specs(self, types: Iterable[str]) -> dict[str, tuple[int, int]]:
         """(vCPUs, memory MiB) per instance type; types never change, so they are kept."""
@@ -461,13 +463,6 @@ def _region(settings: Settings) -> str:
 
 def _secret(value: Any) -> str:
     return str(value.get_secret_value()).strip() if value is not None else ""
-
-
-def _endpoint_problem(endpoint: str) -> str | None:
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"must be an http:// or https:// URL, got {endpoint!r}"
-    return None
 
 
 def _check_step(step: int) -> None:

@@ -26,19 +26,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config import Settings
-from ..errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from ..fleet import Role, ServerTemplate
-from ..generator import MIN_STEP
-from ..models import Incident, MetricRow
-from ..status import RESPONSE_THRESHOLDS, classify, status_name
-from ..timeutil import format_iso, parse_instant
+from lib.core import (
+    ConfigError,
+    Incident,
+    InvalidParameter,
+    MetricRow,
+    Role,
+    ServerTemplate,
+    Settings,
+    SourceUnavailable,
+    UnknownServer,
+    format_iso,
+    http_url_problem,
+    parse_instant,
+    pick_servers,
+)
+from lib.sim import MIN_STEP, RESPONSE_THRESHOLDS, classify, status_name
+
 from .base import Snapshot
 
 __all__ = ["CustomCollector"]
@@ -140,6 +150,8 @@ class CustomCollector:
     """
 
     mode = "custom"
+    source = "collector"
+    seed: int | None = None  # a real source has no seed
 
     def __init__(
         self,
@@ -249,14 +261,7 @@ class CustomCollector:
         """The templates of ``server_ids`` (all when None), deduplicated, ordered by id."""
         if server_ids is not None and not server_ids:
             return []
-        inventory = self._inventory()
-        if server_ids is None:
-            return inventory
-        known = {t.id: t for t in inventory}
-        for sid in sorted(set(server_ids)):
-            if sid not in known:
-                raise UnknownServer("server_id", sid)
-        return [known[sid] for sid in sorted(set(server_ids))]
+        return pick_servers(server_ids, {t.id: t for t in self._inventory()})
 
     def _latest_and_status(self, template: ServerTemplate) -> tuple[LatestJSON, StatusJSON]:
         path = _server_path(template.id, "metrics")
@@ -298,7 +303,7 @@ class CustomCollector:
             raise self._error(path, f"request failed: {type(exc).__name__}: {exc}") from exc
         code = response.status_code
         if code == 404 and server_id is not None:
-            raise UnknownServer("server_id", server_id)
+            raise UnknownServer(server_id)
         if code in (401, 403):
             raise self._error(path, f"authentication failed (HTTP {code}); check ONPREM_API_KEY")
         if not response.is_success:
@@ -342,15 +347,10 @@ def _endpoint_problem(endpoint: str) -> str | None:
     """Why ``endpoint`` is not a usable base URL, or None."""
     if not endpoint:
         return "is required"
-    try:
-        url = httpx.URL(endpoint)
-    except httpx.InvalidURL:
-        return f"is not a valid URL: {endpoint!r}"
-    if url.scheme not in ("http", "https") or not url.host:
-        return f"must be an http(s) URL such as https://monitoring.example.local, got {endpoint!r}"
-    if url.query or url.fragment:
-        return f"must not have a query or fragment, got {endpoint!r}"
-    return None
+    problem = http_url_problem(endpoint, "https://monitoring.example.local")
+    if problem is None and (urlsplit(endpoint).query or urlsplit(endpoint).fragment):
+        return "must not have a query or fragment"
+    return problem
 
 
 def _server_path(server_id: str, leaf: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..fleet import Fleet, ServerTemplate
-from ..generator import MIN_STEP, Simulator
-from ..models import Incident, MetricRow
+from lib.core import Incident, MetricRow, ServerTemplate
+from lib.sim import MIN_STEP, Fleet, Simulator
+
 from .base import Snapshot
 
 __all__ = ["DummyCollector"]
@@ -16,9 +16,11 @@ class DummyCollector:
     """Serves the simulated fleet; every answer is computed, so it is always online."""
 
     mode = "dummy"
+    source = "generator"
 
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator
+        self.seed: int | None = simulator.seed
 
     @property
     def fleet(self) -> Fleet:
@@ -46,7 +48,7 @@ class DummyCollector:
         return self.simulator.incidents(start, end)
 
     def is_online(self, server_id: str) -> bool:
-        self.fleet.index(server_id, "serverId")
+        self.fleet.index(server_id)
         return True
 
     def health(self) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..config import Settings, get_settings
-from ..errors import ConfigError
-from ..fleet import get_fleet
-from ..generator import Simulator
+from lib.core import ConfigError, Settings, get_settings
+from lib.sim import Simulator, get_fleet
+
 from .base import Collector
 from .dummy import DummyCollector
 

@@ -45,16 +45,25 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import Settings
-from ..errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from ..exposition import CONNECTIONS_METRIC, RESPONSE_TIME_METRIC, START_TIME_METRIC
-from ..fleet import ROLES, Role, ServerTemplate
-from ..models import Incident, MetricRow
-from ..status import RESPONSE_THRESHOLDS, classify, status_name
+from lib.core import (
+    ROLES,
+    ConfigError,
+    Incident,
+    MetricRow,
+    Role,
+    ServerTemplate,
+    Settings,
+    SourceUnavailable,
+    check_window,
+    http_url_problem,
+    pick_servers,
+)
+from lib.core import promnames as names
+from lib.sim import RESPONSE_THRESHOLDS, classify, status_name
+
 from .base import Snapshot
 
 __all__ = ["PrometheusCollector", "promql_fields", "tagged_query"]
@@ -63,24 +72,26 @@ _FIELD = "fleet_field"
 _MIB = 1 << 20
 _MAX_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series and query
 _DEFAULT_ROLE: Role = "web"
-_ROLE_FIELD = "group by (instance, role) (node_memory_MemTotal_bytes)"
+_ROLE_FIELD = f"group by (instance, role) ({names.MEMORY_TOTAL})"
+_ROOT = f'{{mountpoint="{names.ROOT_MOUNTPOINT}"}}'
+_CPU_TOTAL = f"{names.CPU_SECONDS}_total"
 
 
 def promql_fields(rate_window: int) -> dict[str, str]:
     """The PromQL expression of every metric field, one sample per instance."""
     w = f"{int(rate_window)}s"
     return {
-        "cpu": f'1 - avg by (instance) (rate(node_cpu_seconds_total{{mode="idle"}}[{w}]))',
+        "cpu": f'1 - avg by (instance) (rate({_CPU_TOTAL}{{mode="idle"}}[{w}]))',
         "memory": "max by (instance) "
-                  "(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)",
-        "disk": 'max by (instance) (1 - node_filesystem_avail_bytes{mountpoint="/"}'
-                ' / node_filesystem_size_bytes{mountpoint="/"})',
+                  f"(1 - {names.MEMORY_AVAILABLE} / {names.MEMORY_TOTAL})",
+        "disk": f"max by (instance) (1 - {names.FILESYSTEM_AVAIL}{_ROOT}"
+                f" / {names.FILESYSTEM_SIZE}{_ROOT})",
         "network_rx": "sum by (instance) "
-                      f'(rate(node_network_receive_bytes_total{{device!="lo"}}[{w}])) / 1024',
+                      f'(rate({names.NETWORK_RECEIVE}_total{{device!="lo"}}[{w}])) / 1024',
         "network_tx": "sum by (instance) "
-                      f'(rate(node_network_transmit_bytes_total{{device!="lo"}}[{w}])) / 1024',
-        "response_time": f"max by (instance) ({RESPONSE_TIME_METRIC}) * 1000",
-        "connections": f"max by (instance) ({CONNECTIONS_METRIC})",
+                      f'(rate({names.NETWORK_TRANSMIT}_total{{device!="lo"}}[{w}])) / 1024',
+        "response_time": f"max by (instance) ({names.RESPONSE_TIME}) * 1000",
+        "connections": f"max by (instance) ({names.CONNECTIONS})",
     }
 
 
@@ -88,12 +99,12 @@ def _discovery_fields(lookback: int) -> dict[str, str]:
     """Per instance, its template's labels and totals as last seen within ``lookback``."""
     w = f"{int(lookback)}s"
     return {
-        "info": f"last_over_time(node_memory_MemTotal_bytes[{w}])",
+        "info": f"last_over_time({names.MEMORY_TOTAL}[{w}])",
         "cores": "count by (instance) "
-                 f'(last_over_time(node_cpu_seconds_total{{mode="idle"}}[{w}]))',
+                 f'(last_over_time({_CPU_TOTAL}{{mode="idle"}}[{w}]))',
         "disk_total": 'max by (instance) '
-                      f'(last_over_time(node_filesystem_size_bytes{{mountpoint="/"}}[{w}]))',
-        "uname": f"group by (instance, nodename) (last_over_time(node_uname_info[{w}]))",
+                      f"(last_over_time({names.FILESYSTEM_SIZE}{_ROOT}[{w}]))",
+        "uname": f"group by (instance, nodename) (last_over_time({names.UNAME_INFO}[{w}]))",
     }
 
 
@@ -102,10 +113,10 @@ def _state_fields(lookback: int) -> dict[str, str]:
     w = f"{int(lookback)}s"
     return {
         "up": "max by (instance) (up)",
-        "fresh": "group by (instance) (node_memory_MemTotal_bytes)",
-        "started": f"max by (instance) ({START_TIME_METRIC})",
-        "boot": "max by (instance) (node_boot_time_seconds)",
-        "known": f"group by (instance, role) (last_over_time(node_memory_MemTotal_bytes[{w}]))",
+        "fresh": f"group by (instance) ({names.MEMORY_TOTAL})",
+        "started": f"max by (instance) ({names.START_TIME})",
+        "boot": f"max by (instance) ({names.BOOT_TIME})",
+        "known": f"group by (instance, role) (last_over_time({names.MEMORY_TOTAL}[{w}]))",
     }
 
 
@@ -132,6 +143,8 @@ class PrometheusCollector:
     """Reads servers and their metrics from a Prometheus server's HTTP API."""
 
     mode = "prometheus"
+    source = "collector"
+    seed: int | None = None  # a real source has no seed
 
     def __init__(
         self,
@@ -143,7 +156,7 @@ class PrometheusCollector:
         rate_window: int = 60,
         lookback: int = 3600,
     ) -> None:
-        problem = _endpoint_problem(endpoint)
+        problem = http_url_problem(endpoint)
         if problem:
             raise ValueError(f"Prometheus endpoint {problem}")
         if rate_window < 1 or lookback < 1:
@@ -166,7 +179,7 @@ class PrometheusCollector:
         endpoint = (settings.prometheus_endpoint or "").strip()
         if not endpoint:
             raise ConfigError("PROMETHEUS_ENDPOINT", "required when COLLECTOR_MODE=prometheus")
-        problem = _endpoint_problem(endpoint)
+        problem = http_url_problem(endpoint)
         if problem:
             raise ConfigError("PROMETHEUS_ENDPOINT", problem)
         return cls(endpoint, token=settings.prometheus_api_key,
@@ -183,7 +196,7 @@ class PrometheusCollector:
         fields = self._instant({**promql_fields(self.rate_window),
                                 **_state_fields(self.lookback)}, at)
         known = fields.get("known", {})
-        ids = self._select(server_ids, known, "server")
+        ids = [str(i) for i in pick_servers(server_ids, {k: k for k in known})]
         roles = {i: _label(known[i], "role") for i in ids}
         snapshots = []
         for instance in ids:
@@ -201,8 +214,8 @@ class PrometheusCollector:
         ticks = _grid(start, end, step)
         wanted = set(server_ids) if server_ids is not None else None
         if wanted is not None:
-            self._select(server_ids, self._instant(_state_fields(self.lookback), None)
-                         .get("known", {}), "server")
+            known = self._instant(_state_fields(self.lookback), None).get("known", {})
+            pick_servers(server_ids, known)
         rows: list[MetricRow] = []
         for lo in range(0, len(ticks), _MAX_POINTS):
             chunk = ticks[lo:lo + _MAX_POINTS]
@@ -223,7 +236,7 @@ class PrometheusCollector:
 
     def is_online(self, server_id: str) -> bool:
         fields = self._instant(_state_fields(self.lookback), None)
-        self._select([server_id], fields.get("known", {}), "serverId")
+        pick_servers([server_id], fields.get("known", {}))
         return _online(fields, server_id)
 
     def health(self) -> None:
@@ -235,16 +248,6 @@ class PrometheusCollector:
             self._client.close()
 
     # --- internals -----------------------------------------------------------------------
-
-    def _select(
-        self, server_ids: Sequence[str] | None, known: Mapping[str, object], parameter: str
-    ) -> list[str]:
-        if server_ids is None:
-            return sorted(known)
-        for sid in server_ids:
-            if sid not in known:
-                raise UnknownServer(parameter, sid)
-        return sorted(set(server_ids))
 
     def _template(self, instance: str, fields: _Fields) -> ServerTemplate:
         info = fields["info"][instance][0]
@@ -309,18 +312,7 @@ class PrometheusCollector:
 
 def _grid(start: int, end: int, step: int) -> list[int]:
     """Instants of [start, end) on the grid of multiples of ``step`` (any whole seconds)."""
-    if step < 1 or int(step) != step:
-        raise InvalidParameter("step", "must be a whole number of seconds >= 1")
-    if end < start:
-        raise InvalidParameter("end", "end is before start")
-    return list(range(-(-start // step) * step, end, step))
-
-
-def _endpoint_problem(endpoint: str) -> str | None:
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"must be an http:// or https:// URL, got {endpoint!r}"
-    return None
+    return list(range(check_window(start, end, step, min_step=1), end, step))
 
 
 # --- parsing -------------------------------------------------------------------------------

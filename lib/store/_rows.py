@@ -6,9 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import StoreError
-from ..models import AffectedServer, Incident, MetricRow
-from ..timeutil import parse_instant
+from lib.core import AffectedServer, Incident, MetricRow, StoreError, parse_instant
 
 __all__ = ["affected_from_json", "affected_to_json", "dedupe_rows", "services_to_json"]
 

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from ..fleet import ServerTemplate
-from ..models import Incident, MetricRow, Status
+from lib.core import Incident, MetricRow, ServerTemplate, Status
 
 __all__ = ["MetricQuery", "MetricStore", "WriteBatch", "Written"]
 
@@ -60,6 +59,8 @@ class MetricStore(Protocol):
     """
 
     name: str
+    # True for a store in a local file that the local server fills itself (SQLite).
+    embedded: bool
 
     def upsert_metrics(self, rows: Sequence[MetricRow]) -> int:
         """Insert or replace rows keyed on (server_id, timestamp); returns rows written."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..config import Settings, get_settings
-from ..errors import ConfigError
+from lib.core import ConfigError, Settings, get_settings, http_url_problem
+
 from .base import MetricStore
 from .sqlite import SQLiteStore
 
@@ -44,22 +44,20 @@ def get_store(settings: Settings | None = None) -> MetricStore:
 
 
 def _auto_backend(settings: Settings) -> Literal["sqlite", "supabase", "postgres"]:
-    if _clean(settings.supabase_url) and _supabase_key(settings):
+    if settings.supabase_url and _supabase_key(settings):
         return "supabase"
-    if _clean(settings.postgres_dsn):
+    if settings.postgres_dsn:
         return "postgres"
     return "sqlite"
 
 
 def _supabase_store(settings: Settings) -> MetricStore:
-    url = _clean(settings.supabase_url)
+    url = settings.supabase_url
     if not url:
         raise ConfigError("SUPABASE_URL", "required when METRICS_STORE=supabase")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            "SUPABASE_URL", f"must be an http(s) URL such as https://xyz.supabase.co, got {url!r}"
-        )
+    problem = http_url_problem(url, "https://xyz.supabase.co")
+    if problem is not None:
+        raise ConfigError("SUPABASE_URL", problem)
     key = _supabase_key(settings)
     if not key:
         raise ConfigError(
@@ -73,8 +71,8 @@ def _supabase_store(settings: Settings) -> MetricStore:
 
 
 def _postgres_store(settings: Settings) -> MetricStore:
-    variable = "POSTGRES_URL" if _clean(settings.postgres_url) else "DATABASE_URL"
-    dsn = _clean(settings.postgres_dsn)
+    variable = "POSTGRES_URL" if settings.postgres_url else "DATABASE_URL"
+    dsn = settings.postgres_dsn
     if not dsn:
         raise ConfigError(
             "POSTGRES_URL", "required when METRICS_STORE=postgres (or DATABASE_URL)"
@@ -89,10 +87,4 @@ def _postgres_store(settings: Settings) -> MetricStore:
 
 def _supabase_key(settings: Settings) -> str | None:
     # the service role key can write (it bypasses row-level security); the anon key only reads
-    return _clean(settings.supabase_service_role_key) or _clean(settings.supabase_anon_key)
-
-
-def _clean(value: str | None) -> str | None:
-    """A setting with surrounding blanks removed; None when empty (an unset Vercel variable)."""
-    stripped = value.strip() if value else ""
-    return stripped or None
+    return settings.supabase_service_role_key or settings.supabase_anon_key

@@ -28,10 +28,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from ..errors import StoreError, StoreUnavailable
-from ..fleet import ServerTemplate
-from ..models import Incident, MetricRow
-from ..redact import dsn_passwords, redact
+from lib.core import (
+    Incident,
+    MetricRow,
+    ServerTemplate,
+    StoreError,
+    StoreUnavailable,
+    dsn_passwords,
+    redact,
+)
+
 from ._rows import affected_from_json, dedupe_rows
 from .base import MetricQuery, WriteBatch, Written
 
@@ -171,6 +177,7 @@ class PostgresStore:
     """
 
     name = "postgres"
+    embedded = False
 
     def __init__(self, dsn: str, timeout: float = 8.0) -> None:
         self._dsn = libpq_dsn(dsn)

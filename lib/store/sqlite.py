@@ -16,9 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import StoreError, StoreUnavailable
-from ..fleet import ServerTemplate
-from ..models import Incident, MetricRow
+from lib.core import Incident, MetricRow, ServerTemplate, StoreError, StoreUnavailable
+
 from ._rows import affected_from_json, affected_to_json, dedupe_rows, services_to_json
 from .base import MetricQuery, WriteBatch, Written
 
@@ -135,6 +134,7 @@ class SQLiteStore:
     """
 
     name = "sqlite"
+    embedded = True
 
     def __init__(self, path: str, timeout: float = 8.0) -> None:
         self.path = path

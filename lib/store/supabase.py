@@ -48,10 +48,20 @@ from postgrest import APIError, CountMethod, ReturnMethod, SyncSelectRequestBuil
 from postgrest.utils import sanitize_param
 from supabase import Client, ClientOptions, SupabaseException, create_client
 
-from ..errors import ConfigError, FleetError, StoreError, StoreUnavailable
-from ..fleet import ServerTemplate
-from ..models import METRIC_COLUMNS, STATUSES, Incident, MetricRow
-from ..timeutil import format_iso, parse_instant
+from lib.core import (
+    METRIC_COLUMNS,
+    STATUSES,
+    ConfigError,
+    FleetError,
+    Incident,
+    MetricRow,
+    ServerTemplate,
+    StoreError,
+    StoreUnavailable,
+    format_iso,
+    parse_instant,
+)
+
 from ._rows import affected_from_json, dedupe_rows
 from .base import MetricQuery, WriteBatch, Written
 
@@ -85,6 +95,7 @@ class SupabaseStore:
     """MetricStore over Supabase's REST API (PostgREST). Writes need the service-role key."""
 
     name = "supabase"
+    embedded = False
 
     def __init__(
         self,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lib import deps
-from lib.cache.base import latest_key
-from lib.cache.memory import MemoryCache
-from lib.local import combined_app
-from lib.store.base import MetricQuery
-from tests.api.conftest import NOW, Api
+from lib.cache import MemoryCache, latest_key
+from lib.store import MetricQuery
+from lib.web import combined_app, deps
+from tests.apiclient import NOW, Api
 
 DAY = 86_400
 

@@ -9,7 +9,7 @@ import pytest
 from lib.cache.upstash import UpstashCache
 from lib.store.postgres import PostgresStore
 from lib.store.supabase import SupabaseStore
-from tests.api.conftest import Api
+from tests.apiclient import Api
 from tests.services.processes import free_port
 from tests.services.redis import running_redis
 from tests.services.upstash_shim import SHIM_TOKEN, UpstashShim

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.local import API_DIR
+from lib.web import API_DIR
 
 ROOT = API_DIR.parent
 
@@ -144,7 +144,7 @@ def test_builder_selection_rule_prefers_pyproject() -> None:
                                               if p.startswith("api/") and p.endswith(".py")))
 def test_every_function_installs_from_requirements_txt(entrypoint: str) -> None:
     files = uploaded()
-    assert entrypoint in files and "lib/generator.py" in files
+    assert entrypoint in files and "lib/sim/generator.py" in files
     assert builder_manifest(entrypoint, files) == "requirements.txt"
 
 
@@ -190,7 +190,7 @@ except zoneinfo.ZoneInfoNotFoundError:
     report["zone"] = "missing"
 if not block_tzdata:
     from fastapi.testclient import TestClient
-    from lib.local import combined_app
+    from lib.web.local import combined_app
     client = TestClient(combined_app())
     report["status"] = {url: client.get(url).status_code for url in (
         "/api/monitoring/servers", "/api/monitoring/performance?serverId=web-01",

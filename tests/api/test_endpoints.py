@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from lib.models import STATUSES
-from lib.store.base import MetricQuery
-from lib.timeutil import format_iso, parse_instant
-from tests.api.conftest import DAY0, NOW, Api
+from lib.core import STATUSES, format_iso, parse_instant
+from lib.store import MetricQuery
+from tests.apiclient import DAY0, NOW, Api
 
 
 def all_stored(api: Api, **filters: Any) -> list[dict[str, object]]:

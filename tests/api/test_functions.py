@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from lib.config import Settings
-from lib.local import API_DIR, combined_app, function_modules
+from lib.core import Settings
+from lib.web import API_DIR, combined_app, function_modules
 
 ROOT = API_DIR.parent
 VERCEL_JSON = ROOT / "vercel.json"

@@ -27,17 +27,11 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.transport import Response
 
-from lib import deps
-from lib.collectors.dummy import DummyCollector
-from lib.collectors.factory import simulator_from
-from lib.config import Settings, get_settings
-from lib.fleet import get_fleet
-from lib.generator import DEFAULT_STEP
-from lib.local import combined_app, function_modules
-from lib.models import STATUSES
-from lib.pipeline import store_window
-from lib.service import METRICS
-from lib.timeutil import DAY, parse_instant
+from lib.app import METRICS, store_window
+from lib.collectors import DummyCollector, simulator_from
+from lib.core import DAY, STATUSES, Settings, get_settings, parse_instant
+from lib.sim import DEFAULT_STEP, get_fleet
+from lib.web import combined_app, deps, function_modules
 from tests.services.prometheus import running_local_api
 
 CRON_SECRET = "fuzz-cron-secret"

@@ -16,21 +16,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lib import deps
-from lib.cache.memory import MemoryCache
-from lib.collectors.base import Collector
+from lib.app import store_window
+from lib.cache import MemoryCache
+from lib.collectors import Collector, DummyCollector
 from lib.collectors.cloudwatch import CloudWatchCollector, make_clients
 from lib.collectors.custom import CustomCollector
-from lib.collectors.dummy import DummyCollector
 from lib.collectors.prometheus import PrometheusCollector
-from lib.config import Settings
-from lib.fleet import get_fleet
-from lib.generator import Simulator
-from lib.local import combined_app
-from lib.models import STATUSES
-from lib.pipeline import store_window
-from lib.store.base import MetricQuery
+from lib.core import STATUSES, Settings
+from lib.sim import Simulator, get_fleet
+from lib.store import MetricQuery
 from lib.store.sqlite import SQLiteStore
+from lib.web import combined_app, deps
 from tests.services.moto import KEY_ID, REGION, SECRET, MotoServer
 from tests.services.onprem import LATEST_AT, ONPREM_KEY, running_onprem_api
 from tests.services.prometheus import running_local_api, running_prometheus, wait_for_samples
@@ -182,7 +178,7 @@ def test_generate_batch_stores_the_collector_rows(
 
 
 def _iso(epoch: int) -> str:
-    from lib.timeutil import format_iso
+    from lib.core import format_iso
 
     return format_iso(epoch)
 

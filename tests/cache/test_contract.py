@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lib.cache.base import Cache, latest_key
-from lib.cache.memory import MemoryCache
+from lib.cache import Cache, MemoryCache, latest_key
 from lib.cache.upstash import UpstashCache
 from tests.services.upstash_shim import UpstashShim
 

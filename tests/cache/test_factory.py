@@ -12,12 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lib.cache.base import Cache
-from lib.cache.factory import NullCache, get_cache
-from lib.cache.memory import MemoryCache
+from lib.cache import Cache, MemoryCache, NullCache, get_cache
 from lib.cache.upstash import UpstashCache
-from lib.config import Settings, get_settings
-from lib.errors import ConfigError
+from lib.core import ConfigError, Settings, get_settings
 from tests.services.upstash_shim import UpstashShim
 
 CACHE_VARIABLES = (

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from lib.cache.base import latest_key
+from lib.cache import latest_key
 from lib.cache.upstash import UpstashCache
 from tests.services.redis import RedisServer, RespConnection
 from tests.services.upstash_shim import UpstashShim, running_upstash_shim

@@ -19,13 +19,17 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from lib.collectors.base import Collector, Snapshot
+from lib.collectors import Collector, Snapshot, get_collector
 from lib.collectors.cloudwatch import CloudWatchCollector, make_clients
-from lib.collectors.factory import get_collector
-from lib.config import Settings
-from lib.errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from lib.fleet import ServerTemplate
-from lib.models import MetricRow
+from lib.core import (
+    ConfigError,
+    InvalidParameter,
+    MetricRow,
+    Settings,
+    SourceUnavailable,
+    UnknownServer,
+)
+from lib.sim.fleet import ServerTemplate
 from tests.services.moto import KEY_ID, REGION, SECRET, MotoServer
 from tests.services.processes import free_port
 
@@ -299,10 +303,10 @@ def test_unknown_servers_and_bad_windows_are_refused(
     moto.launch("web-01")
     with pytest.raises(UnknownServer) as snap:
         collector.snapshot(["web-01", "web-99"], AT)
-    assert (snap.value.parameter, snap.value.server_id) == ("server", "web-99")
+    assert (snap.value.parameter, snap.value.server_id) == ("server_id", "web-99")
     with pytest.raises(UnknownServer) as online:
         collector.is_online("web-99")
-    assert online.value.parameter == "serverId"
+    assert online.value.parameter == "server_id"
     with pytest.raises(UnknownServer):
         collector.window(AT - 600, AT, 300, ["web-99"])
     with pytest.raises(InvalidParameter) as step:
@@ -528,7 +532,6 @@ BASE: dict[str, Any] = {"collector_mode": "cloudwatch", "aws_region": REGION,
     ({"aws_secret_access_key": None}, "AWS_SECRET_ACCESS_KEY", "required when COLLECTOR_MODE"),
     ({"aws_secret_access_key": "  "}, "AWS_SECRET_ACCESS_KEY", "required"),
     ({"aws_endpoint_url": "localhost:5000"}, "AWS_ENDPOINT_URL", "http:// or https:// URL"),
-    ({"cloudwatch_tag_key": " "}, "CLOUDWATCH_TAG_KEY", "must not be empty"),
     ({"cloudwatch_period_seconds": 90}, "CLOUDWATCH_PERIOD_SECONDS", "multiple of 60"),
 ])
 def test_from_settings_names_the_variable(change: dict[str, Any], variable: str,
@@ -540,6 +543,10 @@ def test_from_settings_names_the_variable(change: dict[str, Any], variable: str,
         assert error.value.variable == variable
         assert str(error.value).startswith(f"{variable}: ") and message in str(error.value)
         assert SECRET not in str(error.value)
+
+
+def test_a_blank_tag_key_is_unset_and_the_default_applies() -> None:
+    assert Settings(**BASE, cloudwatch_tag_key=" ").cloudwatch_tag_key == "fleet"
 
 
 def test_settings_never_show_the_secrets() -> None:
@@ -571,12 +578,12 @@ def test_only_cloudwatch_mode_imports_the_aws_sdk() -> None:
     names = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     other_modes = (
-        "import sys, lib.service, lib.deps, lib.collectors.factory as f, "
-        "lib.collectors.prometheus, lib.collectors.custom; from lib.config import Settings; "
+        "import sys, lib.app, lib.web.deps, lib.collectors.factory as f, "
+        "lib.collectors.prometheus, lib.collectors.custom; from lib.core import Settings; "
         "f.get_collector(Settings()).close(); print('botocore' in sys.modules)"
     )
     cloudwatch = (
-        "import sys, lib.collectors.factory as f; from lib.config import Settings; "
+        "import sys, lib.collectors.factory as f; from lib.core import Settings; "
         "f.get_collector(Settings(collector_mode='cloudwatch', aws_region='eu-west-1', "
         "aws_access_key_id='a', aws_secret_access_key='b')).close(); "
         "print('botocore' in sys.modules)"

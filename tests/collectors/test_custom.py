@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lib.collectors.base import Collector, Snapshot
+from lib.collectors import Collector, Snapshot, get_collector
 from lib.collectors.custom import (
     CustomCollector,
     LatestJSON,
@@ -20,12 +20,16 @@ from lib.collectors.custom import (
     ServerListJSON,
     StatusJSON,
 )
-from lib.collectors.factory import get_collector
-from lib.config import Settings
-from lib.errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from lib.fleet import get_fleet
-from lib.generator import Simulator
-from lib.timeutil import DAY, parse_instant
+from lib.core import (
+    DAY,
+    ConfigError,
+    InvalidParameter,
+    Settings,
+    SourceUnavailable,
+    UnknownServer,
+    parse_instant,
+)
+from lib.sim import Simulator, get_fleet
 from tests.services.onprem import DEFAULT_SERVERS, LATEST_AT, ONPREM_KEY, SEED, OnPremAPI
 
 DAY0 = parse_instant("2024-01-01", "DAY0")

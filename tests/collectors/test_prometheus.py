@@ -18,15 +18,11 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from lib.collectors.dummy import DummyCollector
-from lib.collectors.factory import get_collector
+from lib.collectors import DummyCollector, get_collector
 from lib.collectors.prometheus import PrometheusCollector
-from lib.config import Settings
-from lib.errors import ConfigError, InvalidParameter, SourceUnavailable, UnknownServer
-from lib.exposition import counter_epoch
-from lib.fleet import get_fleet
-from lib.generator import Simulator
-from lib.status import RESOURCE_THRESHOLDS
+from lib.core import ConfigError, InvalidParameter, Settings, SourceUnavailable, UnknownServer
+from lib.sim import RESOURCE_THRESHOLDS, Simulator, get_fleet
+from lib.sim.exposition import counter_epoch
 from tests.services.prometheus import (
     NodeExporter,
     PrometheusServer,
@@ -125,10 +121,10 @@ def test_unknown_server_is_refused(collector: PrometheusCollector) -> None:
     now = int(time.time())
     with pytest.raises(UnknownServer) as snap:
         collector.snapshot(["web-99"], now)
-    assert snap.value.parameter == "server" and snap.value.server_id == "web-99"
+    assert snap.value.parameter == "server_id" and snap.value.server_id == "web-99"
     with pytest.raises(UnknownServer) as online:
         collector.is_online("web-99")
-    assert online.value.parameter == "serverId"
+    assert online.value.parameter == "server_id"
     with pytest.raises(UnknownServer):
         collector.window(now - 10, now, 2, ["web-99"])
     with pytest.raises(InvalidParameter):

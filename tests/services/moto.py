@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lib.models import MetricRow
+from lib.core import MetricRow
 from tests.services.processes import free_port, stop_process
 
 __all__ = [

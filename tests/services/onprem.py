@@ -41,11 +41,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from lib.errors import InvalidParameter
-from lib.fleet import ServerTemplate, get_fleet
-from lib.generator import MIN_STEP, Simulator
-from lib.models import MetricRow
-from lib.timeutil import parse_instant
+from lib.core import InvalidParameter, MetricRow, parse_instant
+from lib.sim import MIN_STEP, Simulator
+from lib.sim.fleet import ServerTemplate, get_fleet
 
 __all__ = [
     "DEFAULT_SERVERS",

@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lib.migrate import SQL_DIR, apply_migrations, migration_files
+from lib.store import SQL_DIR, apply_migrations, migration_files
 from tests.services.processes import free_port
 
 __all__ = [

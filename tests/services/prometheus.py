@@ -206,7 +206,7 @@ def running_prometheus(
 def running_local_api(settings: dict[str, str]) -> Iterator[str]:
     """``python -m lib serve`` on a free port with these settings (the project's other settings
     removed from the environment, the embedded store in a temp dir); yields ``host:port``."""
-    from lib.config import Settings
+    from lib.core import Settings
 
     root = Path(tempfile.mkdtemp(prefix="fleet-serve-"))
     names = {name.upper() for name in Settings.model_fields}

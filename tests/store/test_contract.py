@@ -17,10 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lib.errors import StoreError, StoreUnavailable
-from lib.fleet import get_fleet
-from lib.models import AffectedServer, Incident, MetricRow, Status
-from lib.store.base import MetricQuery, MetricStore, WriteBatch, Written
+from lib.core import AffectedServer, Incident, MetricRow, Status, StoreError, StoreUnavailable
+from lib.sim import get_fleet
+from lib.store import MetricQuery, MetricStore, WriteBatch, Written
 from lib.store.postgres import PostgresStore, libpq_dsn
 from lib.store.sqlite import SQLiteStore
 from tests.services.postgres import PostgresServer, create_database
@@ -89,9 +88,9 @@ def _postgres_counter(dsn: str) -> Callable[[str], int]:
 
 def _supabase_store(dsn: str) -> MetricStore:
     try:
-        from tests.store.postgrest_mock import make_supabase_store
+        from tests.services.postgrest import make_supabase_store
     except ModuleNotFoundError as exc:
-        if exc.name != "tests.store.postgrest_mock":
+        if exc.name != "tests.services.postgrest":
             raise
         pytest.skip("supabase emulator not written yet")
     store: MetricStore = make_supabase_store(dsn)

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from lib.config import get_settings
-from lib.errors import ConfigError
-from lib.store.factory import get_store
+from lib.core import ConfigError, get_settings
+from lib.store import get_store
 from lib.store.postgres import PostgresStore
 from lib.store.sqlite import SQLiteStore
 
@@ -238,7 +237,7 @@ def test_unknown_backend_names_metrics_store(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_settings_passed_in_override_the_environment(tmp_path: Path) -> None:
-    from lib.config import Settings
+    from lib.core import Settings
 
     path = str(tmp_path / "explicit.sqlite3")
     store = get_store(Settings(metrics_store="sqlite", sqlite_path=path))

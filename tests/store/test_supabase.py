@@ -18,14 +18,21 @@ import httpx
 import psycopg
 import pytest
 
-from lib.errors import ConfigError, StoreError, StoreUnavailable
-from lib.fleet import get_fleet
-from lib.models import METRIC_COLUMNS, AffectedServer, Incident, MetricRow
-from lib.store.base import MetricQuery, MetricStore
+from lib.core import (
+    METRIC_COLUMNS,
+    AffectedServer,
+    ConfigError,
+    Incident,
+    MetricRow,
+    StoreError,
+    StoreUnavailable,
+    format_iso,
+)
+from lib.sim import get_fleet
+from lib.store import MetricQuery, MetricStore
 from lib.store.supabase import SupabaseStore
-from lib.timeutil import format_iso
 from tests.services.postgres import PostgresServer, create_database
-from tests.store.postgrest_mock import ANON_KEY, MAX_ROWS, SUPABASE_URL, emulated_store
+from tests.services.postgrest import ANON_KEY, MAX_ROWS, SUPABASE_URL, emulated_store
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://abcd1234.supabase.co"
@@ -615,7 +622,7 @@ def _modules_after(statement: str) -> set[str]:
 
 
 def test_config_and_models_do_not_import_supabase() -> None:
-    loaded = _modules_after("import lib.config, lib.models, lib.store.base")
+    loaded = _modules_after("import lib.core, lib.store.base")
     assert not {"supabase", "postgrest", "httpx"} & loaded
 
 

@@ -1,0 +1,365 @@
+"""Command line: ``python -m lib <command> --help``.
+
+Every bad argument ends the program with exit status 2 and one line on stderr that
+names the argument; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from lib.collectors import simulator_from
+from lib.core import (
+    DEFAULT_SEED,
+    METRIC_COLUMNS,
+    ConfigError,
+    FleetError,
+    InvalidParameter,
+    Settings,
+    UnknownServer,
+    dsn_passwords,
+    format_iso,
+    get_settings,
+    is_time_zone,
+    parse_date,
+    parse_instant,
+    pick_servers,
+    redact,
+)
+from lib.sim import DEFAULT_STEP, FLEET_PROFILES, MIN_STEP, Fleet, MetricFrame
+
+from .progress import Progress
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed",
+        help="integer seed, or 'random' (printed to stderr); default: $METRICS_SEED or "
+        f"{DEFAULT_SEED}",
+    )
+    parser.add_argument("--fleet", default=None, choices=FLEET_PROFILES,
+                        help="fleet profile (default: $FLEET_PROFILE or default)")
+    parser.add_argument("--timezone", default=None,
+                        help="fleet time zone for business hours (default: $FLEET_TIMEZONE)")
+
+
+def _add_window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", required=True, help="window start, ISO 8601 (UTC if no offset)")
+    parser.add_argument("--end", required=True, help="window end (exclusive), ISO 8601")
+
+
+def parse_seed(value: str, stderr: TextIO) -> int:
+    """``--seed``: an integer, or ``random`` (announced on stderr so the run can be repeated)."""
+    if value == "random":
+        seed = secrets.randbelow(2**31)
+        stderr.write(f"seed: {seed}\n")
+        return seed
+    if not value.strip().isdigit() or int(value) >= 2**63:
+        raise InvalidParameter(
+            "--seed", f"expected a non-negative integer or 'random', got {value!r}"
+        )
+    return int(value)
+
+
+def command_settings(args: argparse.Namespace, stderr: TextIO) -> Settings:
+    """The process's Settings with this command's --seed, --fleet and --timezone applied."""
+    update: dict[str, object] = {}
+    if getattr(args, "seed", None) is not None:
+        update["metrics_seed"] = parse_seed(args.seed, stderr)
+    if getattr(args, "fleet", None):
+        update["fleet_profile"] = args.fleet
+    if getattr(args, "timezone", None):
+        if not is_time_zone(args.timezone):
+            raise InvalidParameter("--timezone", f"unknown IANA time zone {args.timezone!r}")
+        update["fleet_timezone"] = args.timezone
+    return get_settings().model_copy(update=update)
+
+
+def resolve_window(args: argparse.Namespace) -> tuple[int, int]:
+    start = parse_instant(args.start, "--start")
+    end = parse_instant(args.end, "--end")
+    if end <= start:
+        raise InvalidParameter("--end", f"must be after --start ({args.end} <= {args.start})")
+    return start, end
+
+
+def _parse_step(text: str) -> int:
+    if not text.isdigit() or int(text) < MIN_STEP:
+        raise InvalidParameter(
+            "--step", f"must be a whole number of seconds >= {MIN_STEP}, got {text!r}"
+        )
+    return int(text)
+
+
+def _check_servers(fleet: Fleet, servers: Sequence[str] | None) -> list[str] | None:
+    if not servers:
+        return None
+    try:
+        pick_servers(servers, fleet.by_id)
+    except UnknownServer as exc:
+        raise InvalidParameter("--server", exc.detail) from None
+    return list(servers)
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def _write_jsonl(frame: MetricFrame, out: TextIO) -> None:
+    out.writelines(json.dumps(row.as_dict(), separators=(",", ":")) + "\n" for row in frame.rows())
+
+
+def _write_csv(frame: MetricFrame, out: TextIO, header: bool) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(METRIC_COLUMNS)
+    writer.writerows(
+        (format_iso(r.timestamp), r.server_id, r.cpu, r.memory, r.disk, r.response_time,
+         r.network_rx, r.network_tx, r.connections, r.status)
+        for r in frame.rows()
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write metric rows of a window, ordered by timestamp then server id."""
+    step = _parse_step(args.step)
+    start, end = resolve_window(args)
+    sim = simulator_from(command_settings(args, sys.stderr))
+    servers = _check_servers(sim.fleet, args.server)
+    out: TextIO = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
+    chunk = max(step, (86_400 // step) * step)
+    progress = Progress(-(-(end - start) // chunk), "export")
+    try:
+        for n, frame in enumerate(sim.frames(start, end, step, servers, chunk=chunk)):
+            if args.format == "csv":
+                _write_csv(frame, out, header=n == 0)
+            else:
+                _write_jsonl(frame, out)
+            progress.advance()
+    finally:
+        progress.close()
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    """Print the ground truth of incidents overlapping a window as a JSON array."""
+    start, end = resolve_window(args)
+    sim = simulator_from(command_settings(args, sys.stderr))
+    json.dump([i.as_dict() for i in sim.incidents(start, end)], sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a window and write rows, ground truth and templates to the configured store.
+
+    Running it twice changes nothing; --clear empties the window first.
+    """
+    from lib.app import store_window
+    from lib.collectors import get_collector
+    from lib.store import get_store
+
+    start, end = _generate_window(args)
+    settings = command_settings(args, sys.stderr)
+    collector = get_collector(settings)
+    seed_note = (f"seed {collector.seed}, fleet {settings.fleet_profile}"
+                 if collector.seed is not None else f"collector {collector.mode}")
+    store = get_store(settings)
+    progress = Progress(-(-(end - start) // 86_400), "generate")
+    try:
+        result = store_window(collector, store, start, end, clear=args.clear,
+                              on_chunk=lambda _: progress.advance())
+    finally:
+        progress.close()
+        store.close()
+    cleared = f", cleared {result.cleared:,} old rows" if args.clear else ""
+    sys.stdout.write(
+        f"stored {result.rows:,} rows and {result.incidents} incidents for "
+        f"{format_iso(start)} .. {format_iso(end)} in {store.name} ({seed_note}{cleared}) "
+        f"in {result.duration_ms / 1000:.2f} s\n"
+    )
+    return 0
+
+
+def _generate_window(args: argparse.Namespace) -> tuple[int, int]:
+    if args.days is not None and args.days < 1:
+        raise InvalidParameter("--days", f"must be at least 1, got {args.days}")
+    if args.date is not None:
+        if args.start or args.end:
+            raise InvalidParameter("--date", "use either --date or --start/--end, not both")
+        start = parse_date(args.date, "--date")
+        return start, start + 86_400 * (args.days or 1)
+    if args.start is None:
+        if args.end is not None:
+            raise InvalidParameter("--start", "required with --end")
+        from lib.app import default_window
+
+        now = int(time.time())
+        if args.days is None:
+            return default_window(now)
+        today = now - now % 86_400
+        return today - 86_400 * (args.days - 1), today + 86_400
+    start = parse_instant(args.start, "--start")
+    if args.end is not None:
+        if args.days is not None:
+            raise InvalidParameter("--days", "use either --end or --days, not both")
+        return resolve_window(args)
+    return start, start + 86_400 * (args.days or 1)
+
+
+def _generate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("generate", help="write a window to the configured store",
+                       description=cmd_generate.__doc__)
+    p.add_argument("--date", help="a UTC day, YYYY-MM-DD (with --days: that many days from it)")
+    p.add_argument("--start", help="window start, ISO 8601")
+    p.add_argument("--end", help="window end (exclusive), ISO 8601")
+    p.add_argument("--days", type=int, help="number of days (default 1; without --date or "
+                   "--start: the last N days up to the end of today)")
+    _add_source_options(p)
+    p.add_argument("--clear", action="store_true", help="delete the window's rows first")
+    p.set_defaults(handler=cmd_generate)
+    p.epilog = ("Without --date or --start: the last complete UTC day and today up to the "
+                "current tick. Store from $METRICS_STORE (default: SQLite at ./data/).")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve every function on one port under the same paths, with docs at /api/docs.
+
+    First makes sure yesterday and today so far are in the embedded (SQLite) store.
+    """
+    import uvicorn
+
+    from lib.app import default_window, store_window
+    from lib.web import combined_app, provide_collector, provide_store
+
+    if not 0 < args.port < 65_536:
+        raise InvalidParameter("--port", f"must be 1-65535, got {args.port}")
+    settings = get_settings()
+    store = provide_store()
+    now = int(time.time())
+    start, end = default_window(now)
+    last = store.last_tick()
+    if store.embedded and (last is None or last < end - DEFAULT_STEP):
+        result = store_window(provide_collector(), store, start, end)
+        sys.stderr.write(f"stored {result.rows:,} rows for {format_iso(start)} .. "
+                         f"{format_iso(end)} in {settings.resolved_sqlite_path()}\n")
+    if not settings.cron_secret:
+        sys.stderr.write("no CRON_SECRET: /api/generate-batch is open on this local server "
+                         "(deployed functions refuse to run the batch without one)\n")
+    sys.stderr.write(f"serving on http://{args.host}:{args.port}/api/docs\n")
+    uvicorn.run(combined_app(local=True), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _serve_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("serve", help="serve the API locally", description=cmd_serve.__doc__)
+    p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.set_defaults(handler=cmd_serve)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply sql/ migrations (safe to repeat) to POSTGRES_URL, DATABASE_URL or --dsn."""
+    from lib.store import apply_migrations
+
+    dsn = args.dsn or get_settings().postgres_dsn
+    if not dsn:
+        raise InvalidParameter("--dsn", "give --dsn or set POSTGRES_URL / DATABASE_URL")
+    if not dsn.startswith(("postgres://", "postgresql://")):
+        raise InvalidParameter("--dsn", "expected a postgres:// or postgresql:// URL")
+    try:
+        applied = apply_migrations(dsn)
+    except Exception as exc:  # psycopg's errors: report one line, not a traceback
+        message = redact(str(exc), dsn_passwords(dsn))
+        sys.stderr.write(f"error: migration failed: {type(exc).__name__}: {message}\n")
+        return 1
+    sys.stdout.write("applied " + ", ".join(p.name for p in applied) + "\n")
+    return 0
+
+
+def _migrate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("migrate", help="apply sql/ to a PostgreSQL or Supabase database",
+                       description=cmd_migrate.__doc__)
+    p.add_argument("--dsn", help="postgresql://... (default: $POSTGRES_URL or $DATABASE_URL)")
+    p.set_defaults(handler=cmd_migrate)
+
+
+def _export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("export", help="write metric rows (JSON lines or CSV)",
+                       description=cmd_export.__doc__)
+    _add_window_options(p)
+    _add_source_options(p)
+    p.add_argument("--step", default=str(DEFAULT_STEP),
+                   help=f"seconds between ticks, >= {MIN_STEP} (default {DEFAULT_STEP})")
+    p.add_argument("--server", action="append", metavar="ID",
+                   help="only this server (repeatable; default: the whole fleet)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--out", help="output file (default: stdout)")
+    p.set_defaults(handler=cmd_export)
+
+
+def _incidents_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("incidents", help="print the ground truth of a window as JSON",
+                       description=cmd_incidents.__doc__)
+    _add_window_options(p)
+    _add_source_options(p)
+    p.set_defaults(handler=cmd_incidents)
+
+
+# Commands register here; each adds its subparser and sets ``handler``.
+COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _export_parser,
+    _incidents_parser,
+    _generate_parser,
+    _serve_parser,
+    _migrate_parser,
+]
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(prog="python -m lib", description="Simulated server fleet and monitoring API.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InvalidParameter as exc:
+        sys.stderr.write(f"error: {exc.parameter}: {exc.detail}\n")
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+    except FleetError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); stop quietly.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    return 2

@@ -1,0 +1,113 @@
+"""FastAPI dependencies: settings, store, cache, collector and clock, as Annotated aliases.
+
+Backends are built lazily, once per process (a warm serverless instance reuses its store
+connection and in-memory cache); tests replace them with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lib.cache import Cache
+from lib.collectors import Collector
+from lib.core import Settings, get_settings
+from lib.store import MetricStore
+
+__all__ = [
+    "CacheDep",
+    "CollectorDep",
+    "CronTokenDep",
+    "LocalDep",
+    "NowDep",
+    "SettingsDep",
+    "StoreDep",
+    "provide_cache",
+    "provide_collector",
+    "provide_local",
+    "provide_now",
+    "provide_settings",
+    "provide_store",
+    "reset_resources",
+]
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_resources: dict[str, object] = {}
+
+
+def _once(name: str, build: Callable[[], T]) -> T:
+    with _lock:
+        if name not in _resources:
+            _resources[name] = build()
+        return _resources[name]  # type: ignore[return-value]
+
+
+def reset_resources() -> None:
+    """Close and forget the process's backends (tests, or after a settings change)."""
+    with _lock:
+        for resource in _resources.values():
+            close = getattr(resource, "close", None)
+            if close is not None:
+                close()
+        _resources.clear()
+    get_settings.cache_clear()
+
+
+def provide_settings() -> Settings:
+    return get_settings()
+
+
+def provide_store() -> MetricStore:
+    from lib.store import get_store
+
+    return _once("store", lambda: get_store(get_settings()))
+
+
+def provide_cache() -> Cache:
+    from lib.cache import get_cache
+
+    return _once("cache", lambda: get_cache(get_settings()))
+
+
+def provide_collector() -> Collector:
+    from lib.collectors import get_collector
+
+    return _once("collector", lambda: get_collector(get_settings()))
+
+
+def provide_now() -> int:
+    """The current instant in epoch seconds (overridden in tests to freeze time)."""
+    return int(time.time())
+
+
+_cron_bearer = HTTPBearer(
+    auto_error=False, scheme_name="cronBearer",
+    description="Authorization: Bearer $CRON_SECRET (what Vercel's cron sends)",
+)
+
+
+def provide_cron_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_cron_bearer)],
+) -> str | None:
+    """The bearer token of the request, if it carries one."""
+    return credentials.credentials if credentials is not None else None
+
+
+def provide_local() -> bool:
+    """Whether this is the local development server (``python -m lib serve`` overrides it)."""
+    return False
+
+
+SettingsDep = Annotated[Settings, Depends(provide_settings)]
+StoreDep = Annotated[MetricStore, Depends(provide_store)]
+CacheDep = Annotated[Cache, Depends(provide_cache)]
+CollectorDep = Annotated[Collector, Depends(provide_collector)]
+NowDep = Annotated[int, Depends(provide_now)]
+LocalDep = Annotated[bool, Depends(provide_local)]
+CronTokenDep = Annotated[str | None, Depends(provide_cron_token)]
