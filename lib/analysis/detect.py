@@ -67,6 +67,7 @@ class DetectorConfig:
     drift: float = 1.0
     threshold: float = 7.5
     window: int = 2 * 3600  # seconds of evidence a CUSUM run may span
+    merge_gap: int = 30 * 60  # a server's alarms this close are one episode
 
 
 @dataclass

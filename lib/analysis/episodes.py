@@ -2,7 +2,8 @@
 
 An episode starts where the server's CUSUM run began (the lowest point of the running sum in
 the window before the alarm), and ends at the last tick whose evidence still exceeded the
-drift. Channels whose own CUSUM reached half the threshold inside the episode are its
+drift. A new alarm whose run began before, or within ``merge_gap`` of, the end of the
+server's previous episode continues that episode. Channels whose own CUSUM reached half the threshold inside the episode are its
 signature, each with its own onset, peak z and peak deviation from the baseline.
 """
 
@@ -65,14 +66,20 @@ def find_episodes(detection: Detection) -> list[Episode]:
     """Every episode of every server, ordered by onset."""
     step = detection.panel.step
     window = max(1, detection.config.window // step)
+    gap = max(1, detection.config.merge_gap // step)
     hot = detection.evidence[-1] > detection.config.drift
     episodes = []
     for col, sid in enumerate(detection.panel.server_ids):
         starts, ends = _runs(detection.alarm[:, col])
+        spans: list[list[int]] = []  # [first, alarm, last]
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             last = a + int(np.flatnonzero(hot[a:b, col])[-1]) if hot[a:b, col].any() else a
             first = _run_start(detection.total[-1, :, col], a, window)
-            episodes.append(_episode(detection, sid, col, first, a, last, window))
+            if spans and first <= spans[-1][2] + gap:
+                spans[-1][2] = max(spans[-1][2], last)  # the same anomaly, re-alarmed
+            else:
+                spans.append([first, a, last])
+        episodes += [_episode(detection, sid, col, f, a, la, window) for f, a, la in spans]
     return sorted(episodes, key=lambda e: (e.onset, e.server_id))
 
 
