@@ -107,11 +107,24 @@ class Blocks:
 
 @dataclass(frozen=True)
 class Baseline:
-    """Expected values, spreads and z-scores, each (C, T, S) like the channels."""
+    """Channel values with their expected values, spreads, z-scores and daily-profile part,
+    each (C, T, S)."""
 
+    values: FloatArray
     mu: FloatArray
     sigma: FloatArray
     z: FloatArray
+    profile: FloatArray
+
+    def frozen(self, channel: int, col: int, at: int, lo: int, hi: int) -> FloatArray:
+        """Deviation over ticks [lo, hi) from the baseline as it stood at tick ``at``.
+
+        The daily profile keeps moving (business hours still come), the level does not: a
+        slow leak stays visible however long it lasts.
+        """
+        level = self.mu[channel, at, col] - self.profile[channel, at, col]
+        expected = self.profile[channel, lo:hi, col] + level
+        return self.values[channel, lo:hi, col] - expected
 
 
 def _center(values: FloatArray, mode: str, axis: int = -1) -> tuple[FloatArray, FloatArray]:
@@ -287,10 +300,11 @@ def compute_baseline(
     # Ticks sit (width + 1) / 2 blocks after the window's centre, plus their place in the block.
     ahead = (width + 1) / 2 + (blocks.tick_pos + 0.5) / blocks.per_block - 0.5
     tb = blocks.tick_block
-    mu = profile[:, tb] + level[:, tb] + slope[:, tb] * ahead[None, :, None]
+    daily = profile[:, tb]
+    mu = daily + level[:, tb] + slope[:, tb] * ahead[None, :, None]
     residual = values - mu
     deviation = _block_deviation(blocks, residual, config.mode)
     sigma = _spread(blocks, deviation, width, config)[:, tb]
     if resolution is not None:
         sigma = np.fmax(sigma, resolution)
-    return Baseline(mu, sigma, residual / sigma)
+    return Baseline(values, mu, sigma, residual / sigma, daily)

@@ -68,6 +68,9 @@ class DetectorConfig:
     threshold: float = 7.5
     window: int = 2 * 3600  # seconds of evidence a CUSUM run may span
     merge_gap: int = 30 * 60  # a server's alarms this close are one episode
+    extent_z: float = 4.0
+    extent_gap: int = 3600
+    extent_span: int = 12 * 3600
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Per-server episodes: a run of alarms, from its estimated onset to its last anomalous tick.
 
 An episode starts where the server's CUSUM run began (the lowest point of the running sum in
-the window before the alarm), and ends at the last tick whose evidence still exceeded the
-drift. A new alarm whose run began before, or within ``merge_gap`` of, the end of the
-server's previous episode continues that episode. Channels whose own CUSUM reached half the threshold inside the episode are its
+the window before the alarm). Its end is the last tick at which a channel of its signature
+was still ``extent_z`` off the baseline frozen at the onset (the live baseline slowly takes a
+long incident for the new normal; the frozen one does not), and never before its last alarm.
+A new alarm whose run began before, or within ``merge_gap`` of, that end continues the
+episode. Channels whose own CUSUM reached half the threshold inside the episode are its
 signature, each with its own onset, peak z and peak deviation from the baseline.
 """
 
@@ -40,8 +42,15 @@ class Episode:
     alarm: int
     end: int
     first: int   # tick index of the onset
+    first_alarm: int
     last: int    # tick index of the last anomalous tick
+    last_extent: int  # tick index of the last tick still off the baseline frozen at onset
     signs: dict[str, ChannelSign]
+
+    @property
+    def extent(self) -> int:
+        """Seconds after the onset while the server stayed off its pre-onset baseline."""
+        return self.end - self.onset
 
     @property
     def channels(self) -> frozenset[str]:
@@ -71,15 +80,16 @@ def find_episodes(detection: Detection) -> list[Episode]:
     episodes = []
     for col, sid in enumerate(detection.panel.server_ids):
         starts, ends = _runs(detection.alarm[:, col])
-        spans: list[list[int]] = []  # [first, alarm, last]
+        mine: list[Episode] = []
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             last = a + int(np.flatnonzero(hot[a:b, col])[-1]) if hot[a:b, col].any() else a
             first = _run_start(detection.total[-1, :, col], a, window)
-            if spans and first <= spans[-1][2] + gap:
-                spans[-1][2] = max(spans[-1][2], last)  # the same anomaly, re-alarmed
-            else:
-                spans.append([first, a, last])
-        episodes += [_episode(detection, sid, col, f, a, la, window) for f, a, la in spans]
+            if mine and first <= mine[-1].last_extent + gap:
+                # the same anomaly, re-alarmed (a leak's latency phase, a slow ramp)
+                prev = mine.pop()
+                first, a, last = prev.first, prev.first_alarm, max(prev.last, last)
+            mine.append(_episode(detection, sid, col, first, a, last, window))
+        episodes += mine
     return sorted(episodes, key=lambda e: (e.onset, e.server_id))
 
 
@@ -105,5 +115,23 @@ def _episode(
             baseline=float(base.mu[c, first, col]),
         )
     step = d.panel.step
-    return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[last]) + step, first, last,
-                   signs)
+    extent = _extent(d, col, first, last, [CHANNELS.index(n) for n in signs])
+    return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[extent]) + step, first,
+                   alarm, last, extent, signs)
+
+
+def _extent(d: Detection, col: int, first: int, last: int, idx: list[int]) -> int:
+    """The last tick (from ``last`` on) at which a signature channel was still ``extent_z``
+    off the baseline frozen at the onset, with no quiet stretch longer than ``extent_gap``."""
+    step = d.panel.step
+    hi = min(len(d.panel.timestamps), first + d.config.extent_span // step + 1)
+    if not idx or hi <= last + 1:
+        return last
+    base = d.baseline
+    off = np.stack([base.frozen(c, col, first, last, hi) / base.sigma[c, first, col]
+                    for c in idx])
+    hot = np.flatnonzero(np.nan_to_num(off, nan=0.0).max(axis=0) > d.config.extent_z)
+    if len(hot) == 0:
+        return last
+    breaks = np.flatnonzero(np.diff(np.concatenate([[0], hot])) > d.config.extent_gap // step)
+    return last + int(hot[breaks[0] - 1] if len(breaks) else hot[-1])

@@ -7,7 +7,10 @@ incident with it still reads as one of them (docs/analysis.md, "Incidents"):
   unit of traffic and falling throughput; no disk); the members share one role, or a db came
   first and api/web/db servers followed; all within ``cascade_lag`` of the first onset;
 * **db lock** — exactly one db whose latency or connections rose (memory and disk did not),
-  and api/web servers whose latency or connections rose (the same) within ``lock_lag`` of it.
+  and api/web servers whose latency or connections rose (the same) within ``lock_lag`` of it;
+* **waiting** — api/web servers waiting like that at once while their db has
+  no episode of its own (it was already anomalous for another reason): one incident whose
+  origin the root-cause ranking looks for upstream.
 
 Onsets are estimates, so every bound has ``tolerance`` of slack. Anything else — a leak, a
 spike, a full disk — stays an incident of its own, even when it starts beside another.
@@ -99,10 +102,26 @@ def _is_lock(members: Sequence[Episode], roles: Mapping[str, str], config: Group
     return True
 
 
+def _is_waiting(
+    members: Sequence[Episode], roles: Mapping[str, str], config: GroupingConfig
+) -> bool:
+    """api/web servers all waiting at once (latency, connections), their upstream unseen."""
+    first = min(m.onset for m in members)
+    for m in members:
+        sign = early_channels(m, config.early)
+        if roles.get(m.server_id) not in _FRONT or not sign & _LOCK_WAIT or sign & _NOT_WAITING:
+            return False
+        if m.onset > first + config.lock_lag + config.tolerance:
+            return False
+    return True
+
+
 def spread_kind(
     members: Sequence[Episode], roles: Mapping[str, str], config: GroupingConfig | None = None
 ) -> str:
-    """"cascade", "db_lock" or "single" (one member, or members no spreading explains: "")."""
+    """How the members hang together: "single", "db_lock", "cascade", "waiting" (api/web
+    servers waiting on something upstream that has no episode of its own), or "" (nothing
+    explains them together)."""
     config = config or GroupingConfig()
     if len(members) == 1:
         return "single"
@@ -110,6 +129,8 @@ def spread_kind(
         return "db_lock"
     if _is_cascade(members, roles, config):
         return "cascade"
+    if _is_waiting(members, roles, config):
+        return "waiting"
     return ""
 
 

@@ -22,10 +22,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .detect import Detection
-from .episodes import Episode, find_episodes
+from .episodes import Episode
+from .incidents import Group
 from .panel import CHANNELS, FloatArray
 
-__all__ = ["Candidate", "RootCauseConfig", "deviation", "rank", "rank_at"]
+__all__ = [
+    "Candidate",
+    "RootCauseConfig",
+    "deviation",
+    "members_for_ranking",
+    "rank",
+    "rank_at",
+    "upstream",
+]
 
 TOPOLOGY_PRIOR: dict[str, float] = {"db": 1.0, "cache": 0.5, "api": 0.5, "worker": 0.5, "web": 0.0}
 
@@ -89,6 +98,22 @@ def _half_rise(
     return t, height
 
 
+def upstream(
+    members: Sequence[Episode], episodes: Sequence[Episode], roles: Mapping[str, str],
+    slack: int = 600,
+) -> list[Episode]:
+    """Episodes of db servers already under way when waiting api/web ``members`` began.
+
+    A db that was anomalous for another reason (a full disk) when a lock began has no
+    episode of its own for the lock; its running episode stands for it in the ranking.
+    """
+    start = min(m.onset for m in members)
+    inside = {m.server_id for m in members}
+    return [e for e in episodes
+            if roles.get(e.server_id) == "db" and e.server_id not in inside
+            and e.onset <= start + slack and e.end >= start]
+
+
 def rank(
     detection: Detection,
     members: Sequence[Episode],
@@ -150,22 +175,31 @@ def rank_at(
     detection: Detection,
     onset: int,
     roles: Mapping[str, str],
+    groups: Sequence[Group],
+    episodes: Sequence[Episode],
     config: RootCauseConfig | None = None,
-    episodes: Sequence[Episode] | None = None,
-    around: tuple[int, int] = (2700, 4500),
+    around: tuple[int, int] = (2700, 2700),
 ) -> list[Candidate]:
     """Rank origins for an incident said (from outside) to begin at ``onset``.
 
-    The members are the episodes whose onset lies in [onset − around[0], onset + around[1]]
-    (wide enough for a misplaced onset and the slowest follower); with none, every server is
-    ranked by its deviation after ``onset``.
+    The incident explained is the detected one whose start lies nearest ``onset`` within
+    [onset − around[0], onset + around[1]] — wide enough for an onset misplaced by a few
+    ticks; with none, every server is ranked by its deviation after ``onset``.
     """
     config = config or RootCauseConfig()
-    episodes = find_episodes(detection) if episodes is None else episodes
-    near = [e for e in episodes if onset - around[0] <= e.onset <= onset + around[1]]
-    if near:
-        return rank(detection, _first_per_server(near), roles, config)
-    return _outsiders_at(detection, onset, roles, config)
+    near = [g for g in groups if onset - around[0] <= g.start <= onset + around[1]]
+    if not near:
+        return _outsiders_at(detection, onset, roles, config)
+    group = min(near, key=lambda g: (abs(g.start - onset), -len(g.members)))
+    return rank(detection, members_for_ranking(group, episodes, roles), roles, config)
+
+
+def members_for_ranking(
+    group: Group, episodes: Sequence[Episode], roles: Mapping[str, str]
+) -> list[Episode]:
+    """The group's members, plus the dbs they wait on when the group is "waiting"."""
+    extra = upstream(group.members, episodes, roles) if group.kind == "waiting" else []
+    return [*group.members, *extra]
 
 
 def _first_per_server(episodes: Sequence[Episode]) -> list[Episode]:
