@@ -124,7 +124,8 @@ class Baseline:
         """
         level = self.mu[channel, at, col] - self.profile[channel, at, col]
         expected = self.profile[channel, lo:hi, col] + level
-        return self.values[channel, lo:hi, col] - expected
+        out: FloatArray = self.values[channel, lo:hi, col] - expected
+        return out
 
 
 def _center(values: FloatArray, mode: str, axis: int = -1) -> tuple[FloatArray, FloatArray]:
@@ -138,7 +139,7 @@ def _center(values: FloatArray, mode: str, axis: int = -1) -> tuple[FloatArray, 
 
 def _daily_windows(blocks: Blocks, per_block: FloatArray, days: int) -> tuple[FloatArray, int]:
     """(C, blocks, S) → (C, days, per_day, S, ``days``): each day's previous ``days`` days."""
-    c, _, s = per_block.shape
+    c = per_block.shape[0]
     daily, offset = blocks.by_day(per_block)
     padded = np.concatenate([np.full((c, days, *daily.shape[2:]), np.nan), daily], axis=1)
     return sliding_window_view(padded, days, axis=1)[:, : daily.shape[1]], offset
@@ -202,7 +203,8 @@ def _mixed(profile: FloatArray, width: int) -> npt.NDArray[np.bool_]:
     has = np.any(profile != 0.0, axis=2).astype(np.int64)
     flags = np.concatenate([np.full((has.shape[0], width), -1), has], axis=1)
     windows = sliding_window_view(flags, width + 1, axis=1)[:, : has.shape[1]]
-    return np.any((windows != windows[..., -1:]) & (windows >= 0), axis=2)
+    mixed: npt.NDArray[np.bool_] = np.any((windows != windows[..., -1:]) & (windows >= 0), axis=2)
+    return mixed
 
 
 def _level(
@@ -241,7 +243,8 @@ def _spread(blocks: Blocks, dev: FloatArray, width: int, config: BaselineConfig)
         sigma = np.where(np.isnan(per_block), sigma, per_block)
     sigma = np.sqrt(sigma) if config.mode == "adaptive" else MAD_TO_SIGMA * sigma
     floor = np.array([SCALE_FLOOR[name] for name in CHANNELS])[:, None, None]
-    return np.maximum(sigma, floor)
+    out: FloatArray = np.maximum(sigma, floor)
+    return out
 
 
 def _day_spread(blocks: Blocks, dev: FloatArray, config: BaselineConfig) -> FloatArray:

@@ -36,6 +36,8 @@ __all__ = [
     "TICK_UNIT",
     "detect",
     "evidence",
+    "gains",
+    "weigh",
     "run_cusum",
     "sliding_min",
     "caps",
@@ -151,7 +153,7 @@ def sustained(z: FloatArray, step: int, config: DetectorConfig) -> FloatArray:
     width = config.persist // step + 1
     if width <= 1:
         return z
-    c, t, s = z.shape
+    c, _, s = z.shape
     filled = np.nan_to_num(z, nan=-np.inf)
     padded = np.concatenate([np.full((c, width - 1, s), -np.inf), filled], axis=1)
     return sliding_min(padded, width)
@@ -210,26 +212,29 @@ def run_cusum(gain: FloatArray, state: DetectorState) -> tuple[FloatArray, Float
     return score, total
 
 
+def weigh(panel: Panel, config: DetectorConfig) -> tuple[Baseline, FloatArray]:
+    """Baselines and per-tick evidence (C + 1, T, S) over a panel: everything but the CUSUM."""
+    values = channels(panel)
+    base = compute_baseline(values, panel.timestamps, panel.step, config.baseline,
+                            resolution(panel))
+    held = sustained(base.z, panel.step, config)
+    rate = burst_rates(base.z, held, panel.timestamps, panel.step, config)
+    return base, evidence(base.z, held, rate, config)
+
+
+def gains(ev: FloatArray, step: int, config: DetectorConfig) -> FloatArray:
+    """What each tick adds to the CUSUM: (evidence − drift), per 10 minutes of data."""
+    return (ev - config.drift) * (step / TICK_UNIT)
+
+
 def detect(
     panel: Panel, config: DetectorConfig | None = None, state: DetectorState | None = None
 ) -> Detection:
     """Run baselines, evidence and CUSUM over a whole panel (the batch form of OnlineDetector)."""
     config = config or DetectorConfig()
-    values = channels(panel)
-    base = compute_baseline(values, panel.timestamps, panel.step, config.baseline,
-                            resolution(panel))
-    return _accumulate(panel, base, config, state)
-
-
-def _accumulate(
-    panel: Panel, base: Baseline, config: DetectorConfig, state: DetectorState | None
-) -> Detection:
-    held = sustained(base.z, panel.step, config)
-    rate = burst_rates(base.z, held, panel.timestamps, panel.step, config)
-    ev = evidence(base.z, held, rate, config)
-    gain = (ev - config.drift) * (panel.step / TICK_UNIT)
+    base, ev = weigh(panel, config)
     window = max(1, config.window // panel.step)
     state = state or DetectorState.fresh(len(panel.server_ids), window, ev.shape[0])
-    score, total = run_cusum(gain, state)
+    score, total = run_cusum(gains(ev, panel.step, config), state)
     alarm = score[-1] >= config.threshold
     return Detection(panel, base, ev, score, total, alarm, config)

@@ -97,7 +97,8 @@ def _is_lock(members: Sequence[Episode], roles: Mapping[str, str], config: Group
         sign = early_channels(m, config.early)
         if roles.get(m.server_id) not in _FRONT or not sign & _LOCK_WAIT or sign & _NOT_WAITING:
             return False
-        if not db.onset - config.tolerance <= m.onset <= db.onset + config.lock_lag + config.tolerance:
+        latest = db.onset + config.lock_lag + config.tolerance
+        if not db.onset - config.tolerance <= m.onset <= latest:
             return False
     return True
 

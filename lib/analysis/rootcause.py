@@ -67,7 +67,8 @@ class Candidate:
 def deviation(detection: Detection, col: int, lo: int, hi: int, z_cap: float) -> FloatArray:
     """A server's deviation curve over ticks [lo, hi): the sum of its capped positive z."""
     z = detection.baseline.z[:, lo:hi, col]
-    return np.nansum(np.clip(z, 0.0, z_cap), axis=0)
+    out: FloatArray = np.nansum(np.clip(z, 0.0, z_cap), axis=0)
+    return out
 
 
 def _half_rise(
@@ -178,19 +179,25 @@ def rank_at(
     groups: Sequence[Group],
     episodes: Sequence[Episode],
     config: RootCauseConfig | None = None,
-    around: tuple[int, int] = (2700, 2700),
+    around: tuple[int, int] = (2700, 7200),
 ) -> list[Candidate]:
     """Rank origins for an incident said (from outside) to begin at ``onset``.
 
-    The incident explained is the detected one whose start lies nearest ``onset`` within
-    [onset − around[0], onset + around[1]] — wide enough for an onset misplaced by a few
-    ticks; with none, every server is ranked by its deviation after ``onset``.
+    The incident explained is the detected one that starts nearest ``onset`` within
+    [onset − around[0], onset + around[1]]; a start after ``onset`` counts half its distance,
+    since a slow incident is detected some time after it truly began. With none, every
+    server is ranked by its deviation after ``onset``.
     """
     config = config or RootCauseConfig()
     near = [g for g in groups if onset - around[0] <= g.start <= onset + around[1]]
     if not near:
         return _outsiders_at(detection, onset, roles, config)
-    group = min(near, key=lambda g: (abs(g.start - onset), -len(g.members)))
+
+    def distance(g: Group) -> float:
+        gap = g.start - onset
+        return 0.5 * gap if gap >= 0 else float(-gap)
+
+    group = min(near, key=lambda g: (distance(g), -len(g.members)))
     return rank(detection, members_for_ranking(group, episodes, roles), roles, config)
 
 

@@ -17,7 +17,7 @@ a truth that began before the window counts for neither side.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,10 +178,13 @@ def score(
     )
 
 
-def _by_pattern(ranked: Sequence[tuple[Incident, Sequence[str]]], hit: object) -> dict[str, float]:
+def _by_pattern(
+    ranked: Sequence[tuple[Incident, Sequence[str]]],
+    hit: Callable[[Incident, Sequence[str]], float],
+) -> dict[str, float]:
     groups: dict[str, list[float]] = defaultdict(list)
     for t, c in ranked:
-        groups[t.pattern].append(hit(t, c))  # type: ignore[operator]
+        groups[t.pattern].append(hit(t, c))
     return {p: float(np.mean(v)) for p, v in sorted(groups.items())}
 
 

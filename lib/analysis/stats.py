@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAD_TO_SIGMA", "nanmedian", "nanmean_std"]
+__all__ = ["MAD_TO_SIGMA", "nanmean_std", "nanmedian", "nanquantile"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,3 +37,16 @@ def nanmean_std(values: FloatArray, axis: int = -1) -> tuple[FloatArray, FloatAr
         dev = np.where(valid, values - np.expand_dims(mean, axis), 0.0)
         std = np.sqrt((dev * dev).sum(axis=axis) / count)
     return mean, std
+
+
+def nanquantile(values: FloatArray, q: float, axis: int = -1) -> FloatArray:
+    """The ``q`` quantile along ``axis`` ignoring NaN (linear interpolation, as numpy's)."""
+    ordered = np.sort(values, axis=axis)
+    count = np.sum(~np.isnan(values), axis=axis, keepdims=True)
+    pos = q * np.maximum(count - 1, 0)
+    low = np.floor(pos).astype(np.intp)
+    high = np.minimum(low + 1, np.maximum(count - 1, 0))
+    a = np.take_along_axis(ordered, low, axis)
+    b = np.take_along_axis(ordered, high, axis)
+    out = np.where(count > 0, a + (b - a) * (pos - low), np.nan)
+    return np.squeeze(out, axis)
