@@ -33,6 +33,7 @@ __all__ = [
     "MethodCard",
     "Scorecard",
     "analyze",
+    "analyze_window",
     "evaluate",
     "fleet_roles",
     "generate",
@@ -223,6 +224,17 @@ def evaluate(
 def analyze(rows: Iterable[MetricRow], roles: Mapping[str, str]) -> list[dict[str, object]]:
     """Detected incidents of ``rows`` (``python -m lib analyze``), JSON-ready."""
     return analyze_rows(rows, roles)
+
+
+def analyze_window(
+    start: int, end: int, seed: int, fleet: str = "default", step: int = 600,
+    warmup_days: int = 7, timezone: str = "Asia/Seoul",
+) -> list[dict[str, object]]:
+    """Simulated rows of [start, end) analysed with ``warmup_days`` of history before them;
+    the incidents that start inside the window."""
+    data = generate(seed, fleet, start, end, step, warmup_days, timezone)
+    analysis = analyze_panel(data.panel, data.roles)
+    return [i.as_dict() for i in analysis.incidents if start <= i.start < end]
 
 
 def read_rows(source: TextIO, fmt: str) -> Iterator[MetricRow]:

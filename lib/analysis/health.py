@@ -23,8 +23,9 @@ import numpy as np
 from lib.timeutil import format_iso
 
 from .detect import Detection
+from .episodes import Episode, find_episodes
 from .forecast import forecast
-from .panel import CHANNELS
+from .panel import CHANNELS, FloatArray
 
 __all__ = ["DEFAULT_THRESHOLDS", "Thresholds", "describe_server", "health_score", "pressure"]
 
@@ -72,6 +73,28 @@ def health_score(
     return round(float(np.clip(score, 0.0, 100.0))), {**parts, "anomaly": anomaly}
 
 
+def _active(episodes: list[Episode], server_id: str, index: int) -> Episode | None:
+    """The server's episode under way at tick ``index``, if any."""
+    for e in episodes:
+        if e.server_id == server_id and e.first <= index <= e.last_extent:
+            return e
+    return None
+
+
+def _against(
+    detection: Detection, col: int, i: int, episode: Episode | None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(z, baseline, sigma) of tick ``i``: against the live baseline, or — during an episode —
+    against the baseline frozen at its onset, which a long incident cannot wear down."""
+    base = detection.baseline
+    if episode is None:
+        return base.z[:, i, col], base.mu[:, i, col], base.sigma[:, i, col]
+    at = episode.first
+    dev = np.array([base.frozen(c, col, at, i, i + 1)[0] for c in range(len(CHANNELS))])
+    sigma = base.sigma[:, at, col]
+    return dev / sigma, base.values[:, i, col] - dev, sigma
+
+
 def describe_server(
     detection: Detection,
     server_id: str,
@@ -80,22 +103,24 @@ def describe_server(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> dict[str, object]:
     """Health, current anomalies with their baselines, and forecasts of one server at ``at``
-    (the last tick at or before it)."""
+    (the last tick at or before it). During an episode the anomalies are measured against
+    the baseline frozen at its onset (``since``)."""
     panel = detection.panel
     col = panel.server_ids.index(server_id)
     i = int(np.searchsorted(panel.timestamps, at, side="right")) - 1
     if i < 0:
         raise ValueError(f"no data at or before {format_iso(at)}")
-    base = detection.baseline
-    z = base.z[:, i, col]
+    episode = _active(find_episodes(detection), server_id, i)
+    z, mu, sigma = _against(detection, col, i, episode)
     values = {m: float(panel.values[m][i, col]) for m in ("cpu", "memory", "disk",
                                                           "response_time")}
     score, parts = health_score(values, float(np.nanmax(z)) if np.isfinite(z).any() else 0.0,
                                 role, thresholds)
+    base = detection.baseline
     anomalies = [
         {"metric": name, "value": round(float(base.values[c, i, col]), 4),
-         "baseline": round(float(base.mu[c, i, col]), 4),
-         "sigma": round(float(base.sigma[c, i, col]), 4), "z": round(float(z[c]), 2)}
+         "baseline": round(float(mu[c]), 4), "sigma": round(float(sigma[c]), 4),
+         "z": round(float(z[c]), 2)}
         for c, name in enumerate(CHANNELS) if np.isfinite(z[c]) and z[c] > detection.config.k
     ]
     ts = panel.timestamps[: i + 1]
@@ -105,5 +130,6 @@ def describe_server(
         "server_id": server_id, "role": role, "at": format_iso(int(panel.timestamps[i])),
         "health": score, "parts": {k: round(v, 3) for k, v in parts.items()},
         "alarm": bool(detection.alarm[i, col]), "anomalies": anomalies,
+        "since": None if episode is None else format_iso(episode.onset),
         "forecast": forecast(ts, slow, resources),
     }

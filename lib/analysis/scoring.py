@@ -10,8 +10,9 @@
 * Pattern: macro-F1 over the seven patterns on the matched pairs, with the confusion matrix.
 * Delay: detected start − true start in ticks, median per pattern.
 
-Only truths and detections that start inside the scored window count; a detection matched to
-a truth that began before the window counts for neither side.
+Only truths that start inside the scored window count, and the detections matched to them or,
+unmatched, starting inside it; a detection matched to a truth that began before the window
+counts for neither side.
 """
 
 from __future__ import annotations
@@ -153,10 +154,10 @@ def score(
     start, end = window
     pairs = match(detections, truths, step)
     inside_t = [i for i, t in enumerate(truths) if start <= t.start < end]
-    matched_d = set(pairs.values())
+    matched_d = {pairs[i] for i in inside_t if i in pairs}
     ignored = {pairs[i] for i, t in enumerate(truths) if i in pairs and not start <= t.start < end}
     inside_d = [i for i, d in enumerate(detections)
-                if start <= d.start < end and i not in ignored]
+                if i in matched_d or (start <= d.start < end and i not in ignored)]
     hits = [(truths[i], detections[pairs[i]]) for i in inside_t if i in pairs]
     tp_d = sum(1 for i in inside_d if i in matched_d)
     precision = tp_d / len(inside_d) if inside_d else 0.0
