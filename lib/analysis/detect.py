@@ -73,6 +73,13 @@ class DetectorConfig:
     extent_z: float = 4.0
     extent_gap: int = 3600
     extent_span: int = 12 * 3600
+    fresh_after: int = 1800  # a second incident inside an episode: this far into it,
+    fresh_span: int = 1200   # this many channels starting together within this span
+    fresh_channels: int = 3
+    ramp_back: int = 3600    # how far before the CUSUM onset a gradual rise may be traced
+    ramp_ahead: int = 1800
+    ramp_low: float = 0.1
+    ramp_high: float = 0.6
 
 
 @dataclass

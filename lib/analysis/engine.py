@@ -114,11 +114,10 @@ def _incident(
     roles: Mapping[str, str],
     config: AnalysisConfig,
 ) -> DetectedIncident:
-    candidates = rank(detection, members_for_ranking(group, episodes, roles), roles,
-                      config.rootcause)
+    members = members_for_ranking(detection, group, episodes, roles, config.rootcause)
+    candidates = rank(detection, members, roles, config.rootcause, group.kind)
     origin = candidates[0].server_id
-    episode = next((m for m in members_for_ranking(group, episodes, roles)
-                    if m.server_id == origin), group.members[0])
+    episode = next((m for m in members if m.server_id == origin), group.members[0])
     signature = measure(detection, episode, roles.get(origin, ""))
     pattern, confidence = classify(signature, group.kind)
     evidence: dict[str, object] = {
@@ -128,8 +127,9 @@ def _incident(
         "ranking": [c.as_dict() for c in candidates[:5]],
     }
     return DetectedIncident(
-        start=group.start, end=group.end, candidates=tuple(candidates), pattern=pattern,
-        confidence=confidence, affected=tuple((m.server_id, m.onset) for m in group.members),
+        start=min(m.began for m in group.members), end=group.end, candidates=tuple(candidates),
+        pattern=pattern, confidence=confidence,
+        affected=tuple((m.server_id, m.began) for m in group.members),
         kind=group.kind, detected_at=min(m.alarm for m in group.members), evidence=evidence,
     )
 

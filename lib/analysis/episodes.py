@@ -46,6 +46,7 @@ class Episode:
     last: int    # tick index of the last anomalous tick
     last_extent: int  # tick index of the last tick still off the baseline frozen at onset
     signs: dict[str, ChannelSign]
+    began: int   # the reported start: the onset, or earlier for a gradual rise (_ramp_start)
 
     @property
     def extent(self) -> int:
@@ -90,7 +91,41 @@ def find_episodes(detection: Detection) -> list[Episode]:
                 first, a, last = prev.first, prev.first_alarm, max(prev.last, last)
             mine.append(_episode(detection, sid, col, first, a, last, window))
         episodes += mine
+        episodes += [c for e in mine for c in _fresh_starts(detection, e, window)]
     return sorted(episodes, key=lambda e: (e.onset, e.server_id))
+
+
+def _fresh_starts(d: Detection, parent: Episode, window: int) -> list[Episode]:
+    """Second incidents inside an episode: ``fresh_channels`` or more channels whose own
+    CUSUM runs all begin within ``fresh_span`` of each other, at least ``fresh_after`` into
+    the episode (a cascade striking a server that was already degrading). Each becomes an
+    episode of its own, overlapping its parent."""
+    cfg, step = d.config, d.panel.step
+    lo = parent.first + cfg.fresh_after // step
+    hi = parent.last_extent + 1
+    if hi - lo < 2:
+        return []
+    half = cfg.threshold / 2
+    starts = []
+    for c in range(len(CHANNELS)):
+        score = d.score[c, lo - 1:hi, parent.column]
+        for cross in np.flatnonzero((score[1:] >= half) & (score[:-1] < half)).tolist():
+            starts.append((_run_start(d.total[c, :, parent.column], lo + cross, window),
+                           lo + cross, c))
+    starts.sort()
+    children: list[Episode] = []
+    i = 0
+    while i < len(starts):
+        j = i
+        while j + 1 < len(starts) and starts[j + 1][0] - starts[i][0] <= cfg.fresh_span // step:
+            j += 1
+        cluster = starts[i:j + 1]
+        if len({c for _, _, c in cluster}) >= cfg.fresh_channels and cluster[0][0] >= lo:
+            first, alarm = cluster[0][0], max(a for _, a, _ in cluster)
+            children.append(_episode(d, parent.server_id, parent.column, first, alarm,
+                                     max(alarm, parent.last), window))
+        i = j + 1
+    return children
 
 
 def _episode(
@@ -115,9 +150,37 @@ def _episode(
             baseline=float(base.mu[c, first, col]),
         )
     step = d.panel.step
-    extent = _extent(d, col, first, last, [CHANNELS.index(n) for n in signs])
+    idx = [CHANNELS.index(n) for n in signs]
+    extent = _extent(d, col, first, last, idx)
+    began = int(ts[_ramp_start(d, col, first, alarm, idx)])
     return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[extent]) + step, first,
-                   alarm, last, extent, signs)
+                   alarm, last, extent, signs, began)
+
+
+def _ramp_start(d: Detection, col: int, first: int, alarm: int, idx: list[int]) -> int:
+    """An earlier onset for anomalies that grow gradually: where a line through the rise
+    (between ``ramp_low`` and ``ramp_high`` of its height) meets zero, at most
+    ``ramp_back`` seconds before the CUSUM's own estimate. A step keeps its onset."""
+    cfg = d.config
+    step = d.panel.step
+    lo = max(0, first - cfg.ramp_back // step)
+    hi = min(len(d.panel.timestamps), alarm + cfg.ramp_ahead // step + 1)
+    if not idx or hi - lo < 4:
+        return first
+    z = np.clip(np.nan_to_num(d.baseline.z[idx, lo:hi, col]), 0.0, None)
+    peaks = z[:, first - lo:].max(axis=1, initial=0.0)
+    if not np.all(peaks > cfg.k):
+        return first
+    rise = (z / peaks[:, None]).mean(axis=0)
+    top = first - lo + int(np.argmax(rise[first - lo:] >= cfg.ramp_high))
+    pick = np.flatnonzero((rise[:top + 1] >= cfg.ramp_low) & (rise[:top + 1] <= cfg.ramp_high))
+    if len(pick) < 3:
+        return first
+    slope, intercept = np.polyfit(pick.astype(np.float64), rise[pick], 1)
+    if slope <= 0:
+        return first
+    start = int(np.ceil(-intercept / slope))
+    return int(np.clip(lo + start, lo, first))
 
 
 def _extent(d: Detection, col: int, first: int, last: int, idx: list[int]) -> int:

@@ -17,7 +17,7 @@ servers. ``rank_at`` does the same around an onset given from outside.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,6 +50,11 @@ class RootCauseConfig:
     rise: int = 1800           # window after a member's onset for its rise and height
     z_cap: float = 12.0        # one channel's most weight in the deviation curve
     outsider_scale: float = 0.01
+    lock_bonus: float = 10.0
+    tolerance: int = 600       # how long after a waiting group's start its db may have begun
+    jump_before: int = 2400
+    jump_after: int = 1200
+    jump_min: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -100,19 +105,45 @@ def _half_rise(
 
 
 def upstream(
-    members: Sequence[Episode], episodes: Sequence[Episode], roles: Mapping[str, str],
-    slack: int = 600,
+    detection: Detection,
+    members: Sequence[Episode],
+    episodes: Sequence[Episode],
+    roles: Mapping[str, str],
+    config: RootCauseConfig | None = None,
 ) -> list[Episode]:
-    """Episodes of db servers already under way when waiting api/web ``members`` began.
+    """The db that waiting api/web ``members`` most likely wait on, as a stand-in episode.
 
-    A db that was anomalous for another reason (a full disk) when a lock began has no
-    episode of its own for the lock; its running episode stands for it in the ranking.
+    A db whose episode began shortly before the members (within ``jump_before``) is taken
+    as it is — the latest such. Otherwise a db that was already anomalous for another reason
+    (a full disk) when a lock began has no episode of its own for the lock: among the dbs with
+    an episode under way, the one whose deviation jumped most when the members began (capped
+    z summed over its channels, the ``jump_after`` seconds after the start against the
+    ``jump_before`` seconds before) stands in, its episode moved to that start; none when no
+    jump reaches ``jump_min``.
     """
-    start = min(m.onset for m in members)
+    config = config or RootCauseConfig()
+    first = min(m.first for m in members)
+    start = detection.panel.timestamps[first]
     inside = {m.server_id for m in members}
-    return [e for e in episodes
-            if roles.get(e.server_id) == "db" and e.server_id not in inside
-            and e.onset <= start + slack and e.end >= start]
+    step = detection.panel.step
+    best, best_jump = None, config.jump_min
+    active = [e for e in episodes
+              if roles.get(e.server_id) == "db" and e.server_id not in inside
+              and e.onset <= start + config.tolerance and e.end >= start]
+    fresh = [e for e in active if e.onset >= start - config.jump_before]
+    if fresh:
+        return [max(fresh, key=lambda e: (e.onset, e.server_id))]
+    for e in active:
+        before = deviation(detection, e.column, max(0, first - config.jump_before // step),
+                           first, config.z_cap)
+        after = deviation(detection, e.column, first, first + config.jump_after // step + 1,
+                          config.z_cap)
+        jump = float(np.mean(after) - (np.mean(before) if len(before) else 0.0))
+        if jump > best_jump:
+            best, best_jump = e, jump
+    if best is None:
+        return []
+    return [replace(best, first=first, onset=int(start))]
 
 
 def rank(
@@ -120,8 +151,13 @@ def rank(
     members: Sequence[Episode],
     roles: Mapping[str, str],
     config: RootCauseConfig | None = None,
+    kind: str = "",
 ) -> list[Candidate]:
-    """Every server of the panel ranked as the origin of the incident ``members`` make."""
+    """Every server of the panel ranked as the origin of the incident ``members`` make.
+
+    In a db lock (``kind`` from the grouping) the db is the one the others wait on: it gets
+    ``lock_bonus`` on top of its topology prior.
+    """
     config = config or RootCauseConfig()
     rises = [_half_rise(detection, m, config) for m in members]
     first = min(t for t, _ in rises)
@@ -132,6 +168,8 @@ def rank(
         lead = t - first
         logit = (-lead / config.tau + config.strength * np.log(max(peak, 1e-9) / strongest)
                  + config.topology * TOPOLOGY_PRIOR.get(role, 0.0))
+        if kind in ("db_lock", "waiting") and role == "db":
+            logit += config.lock_bonus
         logits.append(logit)
         evidence.append({"role": role, "lag_s": round(lead, 1), "peak": round(peak, 2),
                          "onset": m.onset, "metrics": _metrics(m)})
@@ -198,15 +236,21 @@ def rank_at(
         return 0.5 * gap if gap >= 0 else float(-gap)
 
     group = min(near, key=lambda g: (distance(g), -len(g.members)))
-    return rank(detection, members_for_ranking(group, episodes, roles), roles, config)
+    members = members_for_ranking(detection, group, episodes, roles, config)
+    return rank(detection, members, roles, config, group.kind)
 
 
 def members_for_ranking(
-    group: Group, episodes: Sequence[Episode], roles: Mapping[str, str]
+    detection: Detection,
+    group: Group,
+    episodes: Sequence[Episode],
+    roles: Mapping[str, str],
+    config: RootCauseConfig | None = None,
 ) -> list[Episode]:
-    """The group's members, plus the dbs they wait on when the group is "waiting"."""
-    extra = upstream(group.members, episodes, roles) if group.kind == "waiting" else []
-    return [*group.members, *extra]
+    """The group's members, plus the db they wait on when the group is "waiting"."""
+    if group.kind != "waiting":
+        return list(group.members)
+    return [*group.members, *upstream(detection, group.members, episodes, roles, config)]
 
 
 def _first_per_server(episodes: Sequence[Episode]) -> list[Episode]:

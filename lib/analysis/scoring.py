@@ -2,7 +2,8 @@
 
 * A ground-truth incident is detected when a detection overlaps its [start, end) with one tick
   of tolerance and shares at least one server with its affected set; matching is one-to-one
-  (a maximum matching, preferring the detection whose start is closest).
+  (a maximum matching, preferring the detection whose start is closest, then the one sharing
+  the most servers).
 * precision = matched detections / detections; recall = detected truths / truths; event F1.
   False incidents per server-day count the unmatched detections.
 * AC@k: share of detected truths whose origin is in the matched detection's top k candidates;
@@ -98,7 +99,9 @@ def match(
     edges: list[list[int]] = []
     for t in truths:
         fits = [i for i, d in enumerate(detections) if _overlaps(d, t, step)]
-        edges.append(sorted(fits, key=lambda i: (abs(detections[i].start - t.start), i)))
+        servers = {a.server_id for a in t.affected}
+        edges.append(sorted(fits, key=lambda i: (abs(detections[i].start - t.start),
+                                                 -len(servers & detections[i].servers), i)))
     owner: dict[int, int] = {}  # detection → truth
 
     def augment(ti: int, seen: set[int]) -> bool:
