@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .baseline import DRIFTING
 from .detect import Detection
 from .panel import CHANNELS, FloatArray
 
@@ -152,15 +153,18 @@ def _episode(
     step = d.panel.step
     idx = [CHANNELS.index(n) for n in signs]
     extent = _extent(d, col, first, last, idx)
-    began = int(ts[_ramp_start(d, col, first, alarm, idx)])
+    began = int(ts[first])
+    leading = {n for n, s in signs.items() if s.onset <= ts[first] + 600}
+    if leading and leading <= set(DRIFTING):  # a resource filling up, nothing else yet
+        began = int(ts[_ramp_start(d, col, first, alarm, [CHANNELS.index(n) for n in leading])])
     return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[extent]) + step, first,
                    alarm, last, extent, signs, began)
 
 
 def _ramp_start(d: Detection, col: int, first: int, alarm: int, idx: list[int]) -> int:
-    """An earlier onset for anomalies that grow gradually: where a line through the rise
-    (between ``ramp_low`` and ``ramp_high`` of its height) meets zero, at most
-    ``ramp_back`` seconds before the CUSUM's own estimate. A step keeps its onset."""
+    """An earlier onset for resources that fill up gradually (memory, disk: ``idx``): where a
+    line through the rise (between ``ramp_low`` and ``ramp_high`` of its height) meets zero,
+    at most ``ramp_back`` seconds before the CUSUM's own estimate. A step keeps its onset."""
     cfg = d.config
     step = d.panel.step
     lo = max(0, first - cfg.ramp_back // step)

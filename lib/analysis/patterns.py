@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .baseline import DRIFTING
 from .detect import Detection
 from .episodes import Episode
 from .panel import CHANNELS
@@ -47,15 +48,25 @@ class Signature:
         }
 
 
-def measure(detection: Detection, episode: Episode, role: str, span: int = 6 * 3600) -> Signature:
-    """The signature of ``episode`` (its first ``span`` seconds at most)."""
+def measure(
+    detection: Detection, episode: Episode, role: str, span: int = 6 * 3600,
+    lead: int = 0,
+) -> Signature:
+    """The signature of ``episode`` (its first ``span`` seconds at most).
+
+    Resources that fill up slowly (memory, disk) are measured against the baseline as it
+    stood ``lead`` seconds before the onset: a slow leak is often caught only once its
+    latency suffers, by when the baseline at the onset has swallowed most of its climb.
+    """
     base = detection.baseline
     lo = episode.first
     hi = min(episode.last_extent + 1, lo + span // detection.panel.step + 1)
     hi = max(hi, lo + 1)
+    early = max(0, lo - lead // detection.panel.step)
     rise, z, half = {}, {}, {}
     for c, name in enumerate(CHANNELS):
-        dev = np.nan_to_num(base.frozen(c, episode.column, lo, lo, hi), nan=0.0)
+        at = early if name in DRIFTING else lo
+        dev = np.nan_to_num(base.frozen(c, episode.column, at, lo, hi), nan=0.0)
         # a sustained rise, not a single burst: the 80th percentile over the episode
         peak = float(np.quantile(dev, 0.8)) if len(dev) > 2 else float(dev.max())
         rise[name] = peak
@@ -108,13 +119,15 @@ def classify(sig: Signature, kind: str, temperature: float = 4.0) -> tuple[str, 
     """(pattern, confidence) from the origin's signature and how the incident spread.
 
     A db lock or a multi-server cascade is told by its spread (``kind`` from
-    ``incidents.spread_kind``); a single server's pattern by the rules of ``_scores``.
+    ``incidents.spread_kind``; a cascade only when its origin's memory rose too); a single
+    server's pattern by the rules of ``_scores``.
     """
     scores = _scores(sig)
     if kind in ("db_lock", "waiting"):
         scores["db_lock"] += 3.0
     elif kind == "cascade":
-        scores["cascade_failure"] += 3.0
+        # servers saturating together; a cascade's origin gains memory, a lock's does not
+        scores["cascade_failure"] += 3.0 * _above(sig.rise["memory"], 5.0, 1.5)
     names = list(scores)
     values = np.array([scores[n] for n in names])
     best = int(np.argmax(values))

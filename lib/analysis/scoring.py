@@ -72,6 +72,8 @@ class Score:
     pattern_f1_by_pattern: dict[str, float]
     confusion: dict[str, dict[str, int]]
     delay_by_pattern: dict[str, float]
+    delays: dict[str, list[float]]       # every matched truth's delay, for pooling windows
+    truths_by_pattern: dict[str, int]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -83,6 +85,7 @@ class Score:
             "recall_by_pattern": self.recall_by_pattern, "pattern_f1": self.pattern_f1,
             "pattern_f1_by_pattern": self.pattern_f1_by_pattern, "confusion": self.confusion,
             "delay_by_pattern": self.delay_by_pattern,
+            "truths_by_pattern": self.truths_by_pattern,
         }
 
 
@@ -178,7 +181,9 @@ def score(
         ac1_by_pattern=_by_pattern(ranked, lambda t, c: float(t.origin in list(c)[:1])),
         recall_by_pattern=_recall_by_pattern([truths[i] for i in inside_t], hits),
         pattern_f1=macro, pattern_f1_by_pattern=f1s, confusion=confusion,
-        delay_by_pattern=_delays(hits, step),
+        delay_by_pattern={p: float(np.median(v)) for p, v in _delays(hits, step).items()},
+        delays=_delays(hits, step),
+        truths_by_pattern=dict(sorted(Counter(truths[i].pattern for i in inside_t).items())),
     )
 
 
@@ -200,8 +205,8 @@ def _recall_by_pattern(
     return {p: found[p] / n for p, n in sorted(total.items())}
 
 
-def _delays(hits: Sequence[tuple[Incident, Detected]], step: int) -> dict[str, float]:
+def _delays(hits: Sequence[tuple[Incident, Detected]], step: int) -> dict[str, list[float]]:
     groups: dict[str, list[float]] = defaultdict(list)
     for t, d in hits:
         groups[t.pattern].append((d.start - t.start) / step)
-    return {p: float(np.median(v)) for p, v in sorted(groups.items())}
+    return dict(sorted(groups.items()))
