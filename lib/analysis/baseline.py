@@ -4,9 +4,10 @@ Expected value at tick t (see docs/analysis.md, "Baselines"):
 
     mu(t) = P_day(t)[slot(t)] + L(t)
 
-* P, the daily profile: for each 10-minute slot of the day, the median of that slot over the
+* P, the profile: for each 10-minute slot of the day, the median of that slot over the
   previous ``profile_days`` days (the shape of business hours, nightly batch and maintenance
-  windows). Zero while no earlier day exists.
+  windows); by slot of the week over the previous ``profile_weeks`` weeks once ``min_weeks``
+  of them exist. Zero while no earlier day exists.
 * L, the level: the median of (value − P) over the trailing ``level_window`` — it follows
   restarts, weekends and slow drifts the daily profile cannot know.
 * sigma: 1.4826 × the median absolute residual over the previous ``scale_days`` days (while
@@ -54,6 +55,9 @@ class BaselineConfig:
     """How baselines learn. Durations are seconds, so 600-s and 30-s data behave alike."""
 
     mode: Literal["robust", "adaptive"] = "robust"
+    seasonality: Literal["auto", "day"] = "day"
+    profile_weeks: int = 4
+    min_weeks: int = 3
     profile_days: int = 7
     level_window: int = 3 * 3600
     scale_days: int = 7
@@ -62,7 +66,8 @@ class BaselineConfig:
 
 def lookback_seconds(config: BaselineConfig) -> int:
     """History before the current UTC day that fixes every baseline of that day."""
-    return DAY * max(config.profile_days, config.scale_days)
+    weeks = 7 * config.profile_weeks if config.seasonality == "auto" else 0
+    return DAY * max(config.profile_days, config.scale_days, weeks)
 
 
 @dataclass(frozen=True)
@@ -156,10 +161,28 @@ def _finish_profile(
     return profile.reshape(c, -1, s)[:, offset:offset + n]
 
 
+def _weekly_windows(blocks: Blocks, per_block: FloatArray, weeks: int) -> FloatArray:
+    """(C, blocks, S) → (C, days, per_day, S, ``weeks``): the same weekday in earlier weeks."""
+    c = per_block.shape[0]
+    daily, _ = blocks.by_day(per_block)
+    pad = 7 * weeks
+    padded = np.concatenate([np.full((c, pad, *daily.shape[2:]), np.nan), daily], axis=1)
+    index = pad + np.arange(daily.shape[1])[:, None] - 7 * np.arange(1, weeks + 1)[None, :]
+    return np.moveaxis(padded[:, index], 2, -1)
+
+
 def _profile_levels(blocks: Blocks, values: FloatArray, config: BaselineConfig) -> FloatArray:
-    """Daily profile of a stationary channel: per slot, the centre over the previous days."""
+    """Profile of a stationary channel: per slot, the centre over the previous days — or,
+    once ``min_weeks`` earlier weeks exist (``seasonality="auto"``), over the same slot of
+    the week in the previous ``profile_weeks`` weeks, which also knows weekends."""
     windows, offset = _daily_windows(blocks, values, config.profile_days)
     profile, count = _center(windows, config.mode)
+    if config.seasonality == "auto" and config.profile_weeks:
+        weekly, week_count = _center(_weekly_windows(blocks, values, config.profile_weeks),
+                                     config.mode)
+        ready = np.mean(week_count >= config.min_weeks, axis=(0, 2, 3)) >= 0.9  # per day
+        profile = np.where(ready[None, :, None, None], weekly, profile)
+        count = np.where(ready[None, :, None, None], week_count, count)
     return _finish_profile(profile, count.astype(np.intp), offset, values.shape[1])
 
 
