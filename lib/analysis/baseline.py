@@ -151,11 +151,14 @@ def _daily_windows(blocks: Blocks, per_block: FloatArray, days: int) -> tuple[Fl
 
 
 def _finish_profile(
-    profile: FloatArray, count: npt.NDArray[np.intp], offset: int, n: int
+    profile: FloatArray, count: npt.NDArray[np.intp], offset: int, n: int,
+    level: FloatArray | None = None,
 ) -> FloatArray:
-    """Level-free profile per block; a day without history gets none (zeros)."""
+    """Profile per block less a level (by default its own day's median: level-free); a day
+    without history gets none (zeros)."""
     c, _, _, s = profile.shape
-    level, _ = nanmedian(profile, axis=2)
+    if level is None:
+        level, _ = nanmedian(profile, axis=2)
     profile = np.where(count > 0, profile - level[:, :, None, :], 0.0)
     profile = np.where(np.isnan(level)[:, :, None, :], 0.0, profile)
     return profile.reshape(c, -1, s)[:, offset:offset + n]
@@ -181,8 +184,14 @@ def _profile_levels(blocks: Blocks, values: FloatArray, config: BaselineConfig) 
         weekly, week_count = _center(_weekly_windows(blocks, values, config.profile_weeks),
                                      config.mode)
         ready = np.mean(week_count >= config.min_weeks, axis=(0, 2, 3)) >= 0.9  # per day
-        profile = np.where(ready[None, :, None, None], weekly, profile)
-        count = np.where(ready[None, :, None, None], week_count, count)
+        if ready.any():
+            # less the daily profile's level, not its own: a weekend keeps its offset
+            level, _ = nanmedian(profile, axis=2)
+            day = _finish_profile(profile, count.astype(np.intp), offset, values.shape[1])
+            week = _finish_profile(weekly, week_count.astype(np.intp), offset,
+                                   values.shape[1], level)
+            flags = np.repeat(ready, blocks.per_day)[offset:offset + values.shape[1]]
+            return np.where(flags[None, :, None], week, day)
     return _finish_profile(profile, count.astype(np.intp), offset, values.shape[1])
 
 

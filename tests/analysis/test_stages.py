@@ -178,3 +178,19 @@ def test_channels_are_oriented_so_that_up_is_worse() -> None:
     assert values.shape == (len(CHANNELS), *panel.shape)
     net = CHANNELS.index("net")
     np.testing.assert_allclose(values[net], -np.log1p(panel.values["network_rx"]))
+
+
+def test_hour_of_week_profiles_take_over_once_weeks_exist() -> None:
+    fleet = Fleet(600, 29)
+    weekday = ((fleet.timestamps // DAY) + 3) % 7  # 0 = Monday
+    weekend = weekday >= 5
+    fleet.cpu[weekend] += 15.0  # weekends run hot: only a weekly profile knows
+    panel = fleet.panel()
+    values = channels(panel)
+    daily = compute_baseline(values, panel.timestamps, 600, BaselineConfig(seasonality="day"))
+    weekly = compute_baseline(values, panel.timestamps, 600, BaselineConfig(seasonality="auto"))
+    cpu = CHANNELS.index("cpu")
+    last_saturday = (weekday == 5) & (panel.timestamps >= START + 22 * DAY)
+    first_hours = last_saturday & ((panel.timestamps % DAY) < 2 * 3600)
+    assert np.nanmean(np.abs(weekly.z[cpu][first_hours])) < 2.0
+    assert np.nanmean(np.abs(daily.z[cpu][first_hours])) > 3.0
