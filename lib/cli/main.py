@@ -325,6 +325,65 @@ def _incidents_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(handler=cmd_incidents)
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print the incidents detected in metric rows as a JSON array (lib/analysis)."""
+    from . import evaluation  # numpy-heavy; only this command pays for the import
+
+    fleet = args.fleet or os.environ.get("FLEET_PROFILE", "default")
+    roles = evaluation.fleet_roles(fleet)
+    if args.input:
+        with open(args.input, newline="") as source:
+            found = evaluation.analyze(evaluation.read_rows(source, args.format), roles)
+    else:
+        if not (args.start and args.end):
+            raise InvalidParameter("--input", "give --input FILE, or --start and --end")
+        start, end = resolve_window(args)
+        sim = resolve_simulator(args, sys.stderr)
+        found = evaluation.analyze_window(start, end, sim.seed, fleet, _parse_step(args.step),
+                                          timezone=sim.timezone)
+    json.dump(found, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _analyze_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("analyze", help="detect incidents in metric rows (JSON)",
+                       description=cmd_analyze.__doc__)
+    p.add_argument("--input", help="rows as `export` writes them (else --start/--end)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--start", help="window start, ISO 8601 (simulated rows, 7 days of history)")
+    p.add_argument("--end", help="window end (exclusive), ISO 8601")
+    p.add_argument("--step", default=str(DEFAULT_STEP), help="seconds between ticks")
+    _add_source_options(p)
+    p.set_defaults(handler=cmd_analyze)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the analysis and the NSigma/RobustScorer baselines against the ground truth."""
+    from . import evaluation
+
+    start, end = resolve_window(args)
+    sim = resolve_simulator(args, sys.stderr)
+    card = evaluation.evaluate(start, end, sim.seed, sim.fleet.name, _parse_step(args.step))
+    if args.json:
+        json.dump(card.as_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(card.table() + "\n")
+    return 0
+
+
+def _evaluate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("evaluate", help="scorecard of the analysis against the ground truth",
+                       description=cmd_evaluate.__doc__)
+    _add_window_options(p)
+    _add_source_options(p)
+    p.add_argument("--step", default=str(DEFAULT_STEP), choices=("600", "30"),
+                   help="seconds between ticks (default 600)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_evaluate)
+
+
 # Commands register here; each adds its subparser and sets ``handler``.
 COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _export_parser,
@@ -332,6 +391,8 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _generate_parser,
     _serve_parser,
     _migrate_parser,
+    _analyze_parser,
+    _evaluate_parser,
 ]
 
 
