@@ -27,10 +27,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lib.analysis import Panel, analyze_panel
-from lib.evaluation import fleet_roles
-from lib.fleet import get_fleet
-from lib.generator import Simulator
-from lib.models import MetricRow
+from lib.app.evaluation import fleet_roles
+from lib.core import MetricRow
+from lib.sim import Simulator, get_fleet
 
 START = 1_718_236_800  # 2024-06-13T00:00:00Z
 DAY = 86_400

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lib.models import MetricRow
-from lib.timeutil import format_iso
+from lib.core import MetricRow, format_iso
 
 from .detect import Detection, DetectorConfig, detect
 from .episodes import Episode, find_episodes

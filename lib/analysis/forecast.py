@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.timeutil import format_iso
+from lib.core import format_iso
 
 from .panel import FloatArray, IntArray
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.timeutil import format_iso
+from lib.core import format_iso
 
 from .detect import Detection
 from .episodes import Episode, find_episodes

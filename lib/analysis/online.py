@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lib.models import MetricRow
+from lib.core import MetricRow
 
 from .baseline import DAY, lookback_seconds
 from .detect import Detection, DetectorConfig, DetectorState, gains, run_cusum, weigh

@@ -15,7 +15,7 @@ from math import gcd
 import numpy as np
 import numpy.typing as npt
 
-from lib.models import MetricRow
+from lib.core import MetricRow
 
 __all__ = [
     "CHANNELS",

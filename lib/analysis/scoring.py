@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.models import Incident
+from lib.core import Incident
 
 __all__ = [
     "PATTERNS",

@@ -327,10 +327,10 @@ def _incidents_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the incidents detected in metric rows as a JSON array (lib/analysis)."""
-    from . import evaluation  # numpy-heavy; only this command pays for the import
+    from lib.app import evaluation  # numpy-heavy; only this command pays for the import
 
-    fleet = args.fleet or os.environ.get("FLEET_PROFILE", "default")
-    roles = evaluation.fleet_roles(fleet)
+    settings = command_settings(args, sys.stderr)
+    roles = evaluation.fleet_roles(settings.fleet_profile)
     if args.input:
         with open(args.input, newline="") as source:
             found = evaluation.analyze(evaluation.read_rows(source, args.format), roles)
@@ -338,9 +338,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if not (args.start and args.end):
             raise InvalidParameter("--input", "give --input FILE, or --start and --end")
         start, end = resolve_window(args)
-        sim = resolve_simulator(args, sys.stderr)
-        found = evaluation.analyze_window(start, end, sim.seed, fleet, _parse_step(args.step),
-                                          timezone=sim.timezone)
+        found = evaluation.analyze_window(start, end, settings.metrics_seed,
+                                          settings.fleet_profile, _parse_step(args.step),
+                                          timezone=settings.fleet_timezone)
     json.dump(found, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -360,11 +360,12 @@ def _analyze_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the analysis and the NSigma/RobustScorer baselines against the ground truth."""
-    from . import evaluation
+    from lib.app import evaluation
 
     start, end = resolve_window(args)
-    sim = resolve_simulator(args, sys.stderr)
-    card = evaluation.evaluate(start, end, sim.seed, sim.fleet.name, _parse_step(args.step))
+    settings = command_settings(args, sys.stderr)
+    card = evaluation.evaluate(start, end, settings.metrics_seed, settings.fleet_profile,
+                               _parse_step(args.step))
     if args.json:
         json.dump(card.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lib.analysis import Panel
-from lib.analysis.panel import METRICS
-from lib.models import MetricRow
+from lib.analysis import METRICS, Panel
+from lib.core import MetricRow
 
 DAY = 86_400
 START = 1_717_200_000 - 1_717_200_000 % DAY  # a UTC midnight in June 2024

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lib.analysis import Panel, analyze_panel, score
-from lib.evaluation import EvaluationData, generate
+from lib.app.evaluation import EvaluationData, generate
 
 from .synthetic import DAY
 
@@ -91,7 +91,7 @@ def test_rows_from_rows_equal_rows_from_arrays(data: EvaluationData) -> None:
                           "connections")))
         for i, ts in enumerate(panel.timestamps) for j, sid in enumerate(panel.server_ids)
     ]
-    from lib.models import MetricRow
+    from lib.core import MetricRow
 
     again = Panel.from_rows(
         MetricRow(ts, sid, c, m, d, int(r), rx, tx, int(n), "healthy")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.evaluation import MethodCard, Scorecard, evaluate
+from lib.app.evaluation import MethodCard, Scorecard, evaluate
 
 START = 1_717_372_800  # 2024-06-03T00:00:00Z
 DAYS = 14

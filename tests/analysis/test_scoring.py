@@ -6,7 +6,7 @@ import pytest
 
 from lib.analysis import Detected, score
 from lib.analysis.scoring import match, pattern_scores
-from lib.models import AffectedServer, Incident
+from lib.core import AffectedServer, Incident
 
 H = 3600
 

@@ -20,13 +20,11 @@ from typing import TextIO
 
 import numpy as np
 
-from .analysis import AnalysisConfig, Panel, analyze_panel, analyze_rows, channels
-from .analysis.baselines import BaselineMethod, detect_baseline, rank_baseline
-from .analysis.scoring import Score, accuracy_at, score
-from .fleet import get_fleet
-from .generator import Simulator
-from .models import STATUSES, Incident, MetricRow
-from .timeutil import DAY, format_iso, parse_instant
+from lib.analysis import AnalysisConfig, Panel, analyze_panel, analyze_rows, channels
+from lib.analysis.baselines import BaselineMethod, detect_baseline, rank_baseline
+from lib.analysis.scoring import Score, accuracy_at, score
+from lib.core import DAY, STATUSES, Incident, MetricRow, format_iso, parse_instant
+from lib.sim import Simulator, get_fleet
 
 __all__ = [
     "EvaluationData",
