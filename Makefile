@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest services bench clean
+.PHONY: run test lint imports typecheck pytest services bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ services:
 lint: $(STAMP)
 	$(BIN)/ruff check lib api tests bench
 
+# import-linter: the layers of lib/ (pyproject.toml, [tool.importlinter])
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: services lint typecheck pytest
+test: services lint imports typecheck pytest
 
 .venv-bench/bin/python: bench/requirements-gutentag.txt
 	$(PYTHON) -m venv .venv-bench

@@ -96,7 +96,7 @@ def _point(row: MetricRow, metric: str | None) -> dict[str, object]:
     return {"timestamp": full["timestamp"], name: full[name]}
 
 
-def _from_store(store: MetricStore, server: str, start: int, end: int, step: int
+def _from_store(store: MetricStore, server_id: str, start: int, end: int, step: int
                 ) -> list[MetricRow] | None:
     """Stored rows when the store holds every tick of the window at this step, else None.
 
@@ -113,7 +113,8 @@ def _from_store(store: MetricStore, server: str, start: int, end: int, step: int
         return None
     try:
         rows = store.query_metrics(MetricQuery(
-            server_ids=(server,), start=int(wanted[0]), end=int(wanted[-1]) + 1, limit=stored,
+            server_ids=(server_id,), start=int(wanted[0]), end=int(wanted[-1]) + 1,
+            limit=stored,
         ))
     except StoreError as exc:
         logger.warning("store unavailable for performance, using the collector: %s",

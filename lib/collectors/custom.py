@@ -1,24 +1,10 @@
-"""``COLLECTOR_MODE=custom``: an on-premises monitoring API over HTTP (docs/custom-collector.md).
+"""``COLLECTOR_MODE=custom``: an on-premises monitoring API over HTTP.
 
-The API has three endpoints, all ``GET`` with ``Authorization: Bearer <ONPREM_API_KEY>``:
-
-* ``/api/servers`` — the inventory, one object per server with our template fields;
-* ``/api/servers/{id}/metrics`` — the latest sample, or with ``from``, ``to`` (ISO 8601) and
-  ``step`` (seconds) the samples of [from, to);
-* ``/api/servers/{id}/status`` — ``online`` and ``uptime``.
-
-Every payload is validated with the pydantic models below (strict types, percentages within
-0–100, ISO 8601 timestamps). Status is computed here with lib.status.classify and the role's
-response-time thresholds, so it means the same in every mode.
-
-Each ``snapshot`` and ``window`` call reads ``/api/servers`` once (the role decides the
-thresholds, and an unknown id fails before any per-server request), then issues the
-per-server requests on a small thread pool (``max_workers``, 8 by default): with real network
-latency 30 servers × 2 requests one after another would take 60 round trips.
-
-A transport error, a timeout, a non-2xx answer, malformed JSON or JSON of the wrong shape
-raises lib.errors.SourceUnavailable naming the endpoint and the problem; a 404 for a server
-raises UnknownServer. There are no retries: the caller decides (the API answers 503).
+Three endpoints with ``Authorization: Bearer <ONPREM_API_KEY>``: ``/api/servers``,
+``/api/servers/{id}/metrics`` and ``/api/servers/{id}/status``. Every payload is validated
+strictly (pydantic); status comes from the role thresholds of lib.sim.status, so it means the
+same in every mode; per-server requests run on a bounded thread pool; every failure raises
+SourceUnavailable. The contract a server must serve is docs/custom-collector.md.
 """
 
 from __future__ import annotations

@@ -1,40 +1,9 @@
 """``COLLECTOR_MODE=prometheus``: PromQL over Prometheus's HTTP API, node_exporter metric names.
 
-Settings: ``PROMETHEUS_ENDPOINT`` (the server's base URL, e.g. ``http://prometheus:9090`` or a
-path-prefixed proxy), ``PROMETHEUS_API_KEY`` (sent as ``Authorization: Bearer``) and
-``PROMETHEUS_TIMEOUT_SECONDS``.
-
-**Servers** are the ``instance`` labels that carried ``node_memory_MemTotal_bytes`` within the
-discovery window (an hour): a node_exporter target (instance = its address) or every server of
-a target that exposes many instances with ``honor_labels: true`` (the simulated fleet's
-``/api/prometheus``). Template fields come from labels when present — ``name``, ``role``,
-``location``, ``environment``, ``platform``, hostname from ``node_uname_info{nodename}`` — else
-defaults: role ``web``, location and environment ``unknown``, platform ``vm``, name and
-hostname the instance. Totals: ``node_memory_MemTotal_bytes``, ``node_filesystem_size_bytes``
-on ``/`` (MiB), cores = count of ``node_cpu_seconds_total{mode="idle"}``.
-
-**Metrics** (W = ``rate_window`` seconds, default 60, i.e. four 15-second scrapes):
-
-    cpu          1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[W]))
-    memory       1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes
-    disk         1 - node_filesystem_avail_bytes / node_filesystem_size_bytes  on mountpoint "/"
-    network      sum by (instance) (rate(node_network_{receive,transmit}_bytes_total
-                 {device!="lo"}[W])) / 1024   (KB/s)
-    response     app_response_time_seconds × 1000 (ms) when present, else None
-    connections  node_netstat_Tcp_CurrEstab when present, else 0
-    online       ``up`` for the instance when it is a target of its own, else whether its
-                 series are fresh at the instant asked
-    uptime       at − app_start_time_seconds, else at − node_boot_time_seconds, else None
-
-All fields go out as one PromQL query per call (each field tagged with a ``fleet_field``
-label by ``label_replace`` and joined with ``or``): one round trip per snapshot or window
-chunk matters when Prometheus is across the internet from a serverless function. Status uses
-lib.status.classify with the simulator's thresholds (the response-time thresholds of the
-``role`` label when there is one). A server that is known but has no fresh samples is
-reported offline with zeros and status ``critical``; window() leaves such instants out.
-
-Every transport error, non-2xx answer, ``"status": "error"`` body or malformed reply raises
-SourceUnavailable (``from`` the cause); there are no retries.
+Settings: ``PROMETHEUS_ENDPOINT``, ``PROMETHEUS_API_KEY`` (a bearer token) and
+``PROMETHEUS_TIMEOUT_SECONDS``. Servers are the ``instance`` labels found; each call sends
+all its fields as one tagged PromQL query; every failure raises SourceUnavailable. The
+queries, discovery rules and defaults are in docs/prometheus.md.
 """
 
 from __future__ import annotations

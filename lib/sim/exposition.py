@@ -1,44 +1,10 @@
 """The simulated fleet in Prometheus text format, with node_exporter's metric names.
 
-``render_exposition(simulator, at)`` is what ``GET /api/prometheus`` serves: every server of
-the fleet at instant ``at``, one label set per server (``instance`` is the server id, plus
-``name``, ``role``, ``location``, ``environment``, ``platform``), so one scrape target with
-``honor_labels: true`` gives Prometheus the whole fleet. Written with prometheus-client (a
-collector yielding metric families into a private CollectorRegistry, then ``generate_latest``).
-
-Gauges are the generator's numbers for the 30-second tick containing ``at`` — exactly what
-``DummyCollector.snapshot(at)`` returns:
-
-    node_memory_MemTotal_bytes       the template's memory total
-    node_memory_MemAvailable_bytes   total × (1 − memory %)
-    node_filesystem_size_bytes       the template's disk total   {device, fstype, mountpoint="/"}
-    node_filesystem_avail_bytes      size × (1 − disk %)          (no reserved blocks)
-    node_netstat_Tcp_CurrEstab       connections
-    node_boot_time_seconds           the counter epoch (below)
-    node_uname_info                  1, carrying the hostname as ``nodename``
-    app_response_time_seconds        response time (the generator's ms / 1000)
-    app_start_time_seconds           when the service last restarted (tick − simulator uptime)
-
-Counters (node_cpu_seconds_total {cpu, mode}, node_network_{receive,transmit}_bytes_total
-{device}) are closed-form running totals — a pure function of (seed, fleet, server, at), no
-state, identical in every process:
-
-* They start from zero at the **counter epoch**: Monday 00:00 UTC of the current week (a
-  weekly patch reboot, exposed as ``node_boot_time_seconds``). A week bounds the cold-start
-  work to at most seven generated days; Prometheus's ``rate()`` handles the weekly reset.
-* Each 30-second tick (the live grid, ``MIN_STEP``) contributes its own rate × 30 s, so the
-  total at ``at`` is the sum over the epoch's whole ticks before ``at`` plus the current
-  tick's rate × the seconds elapsed in it: continuous, non-decreasing, and ``rate()`` over
-  any window inside one tick is exactly that tick's value. Per core and second, idle is
-  1 − cpu %, user 0.8 × cpu %, system 0.2 × cpu % (every core alike, so busy core-seconds
-  are cpu % × cores × seconds); eth0 receives rx KB/s × 1024 bytes/s and sends tx KB/s ×
-  1024; ``lo`` carries a tenth of rx each way (collectors must exclude it).
-* Sums are exact integers (CPU in 1/50,000 s, bytes in 1/25 byte, because the generator's
-  values have two decimals) so the cumulative totals never lose a unit to rounding, and
-  ``prefix + rate × elapsed`` cannot step back at a tick or day boundary. Whole-day totals
-  are cached per (seed, fleet, time zone, day) and the current day's per-tick prefix sums
-  once per day, so a cold scrape generates at most seven days (7 × 2,880 ticks × servers,
-  vectorised) and a warm one only the current tick.
+``render_exposition(simulator, at)`` is what ``GET /api/prometheus`` serves: every server at
+instant ``at`` (one label set per server, ``instance`` = server id). Gauges are the
+generator's values for the 30-second tick containing ``at``; counters are closed-form running
+totals, identical in every process. The families, labels and the counters' construction are
+in docs/prometheus.md.
 """
 
 from __future__ import annotations

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from lib.core import AffectedServer, Incident, MetricRow, StoreError, parse_instant
+from lib.core import AffectedServer, Incident, MetricRow, StoreError, format_iso, parse_instant
 
-__all__ = ["affected_from_json", "affected_to_json", "dedupe_rows", "services_to_json"]
+__all__ = [
+    "affected_from_json",
+    "affected_to_json",
+    "dedupe_rows",
+    "incident_record",
+    "services_to_json",
+]
 
 
 def dedupe_rows(rows: Iterable[MetricRow]) -> list[MetricRow]:
@@ -45,6 +51,26 @@ def affected_from_json(value: str | Sequence[Any]) -> tuple[AffectedServer, ...]
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"malformed affected_servers in scenario_execution_log: {exc}") from exc
+
+
+def incident_record(
+    incident: Incident, instant: Callable[[int], object] = format_iso
+) -> dict[str, Any]:
+    """A ``scenario_execution_log`` row as JSON, times written by ``instant`` (ISO 8601 for
+    PostgREST, epoch seconds for the direct PostgreSQL store's ``to_timestamp``)."""
+    return {
+        "id": incident.id,
+        "pattern": incident.pattern,
+        "origin_server": incident.origin,
+        # a JSON array, not a string: PostgreSQL stores it as jsonb as it is
+        "affected_servers": incident.affected_list(),
+        # json writes the shortest exact repr and jsonb parses it as numeric, so every digit
+        # of the float survives and reads back equal (a float8 parameter would keep only 15)
+        "intensity": float(incident.intensity),
+        "started_at": instant(incident.start),
+        "ended_at": instant(incident.end),
+        "duration_seconds": incident.end - incident.start,
+    }
 
 
 def services_to_json(services: Sequence[str]) -> str:

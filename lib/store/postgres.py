@@ -1,16 +1,9 @@
 """The direct PostgreSQL store (psycopg 3), for ``POSTGRES_URL`` / ``DATABASE_URL``.
 
-Built to run through a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer),
-which hands each transaction to whichever server connection is free:
-
-* no server-side prepared statements (``prepare_threshold=None``), no session state — the
-  statement timeout is ``SET LOCAL`` inside each short transaction;
-* every operation is one transaction of a few statements; bulk writes are a single
-  ``INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT`` (one round trip per 10,000 rows)
-  rather than executemany, whose pipelining not every pooler handles.
-
-It never creates tables: the schema lives only in sql/. numeric columns are cast to float8
-in SQL, so callers get floats; timestamps travel as epoch seconds both ways.
+Built for a transaction-mode pooler (no prepared statements, no session state, one short
+transaction per call, bulk upserts as one ``unnest()`` statement), with a deadline on our side
+for every call. It never creates tables: the schema is sql/'s. Details in
+docs/postgres-store.md.
 """
 
 from __future__ import annotations
@@ -38,7 +31,9 @@ from lib.core import (
     redact,
 )
 
-from ._rows import affected_from_json, dedupe_rows
+from ._rows import affected_from_json, dedupe_rows, incident_record
+from ._sql import INCIDENT_UPDATES, METRIC_UPDATES, POSTGRES, TEMPLATE_UPDATES, on_conflict
+from ._sql import where as sql_where
 from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["PostgresStore", "libpq_dsn"]
@@ -65,7 +60,7 @@ def _select_metrics(alias: str = "") -> str:
 
 _SELECT_METRICS = _select_metrics()
 
-_UPSERT_METRICS = """
+_UPSERT_METRICS = f"""
 INSERT INTO daily_metrics
     (timestamp, server_id, cpu, memory, disk, response_time,
      network_rx, network_tx, connections, status)
@@ -73,15 +68,11 @@ SELECT to_timestamp(t), s, c, m, d, r, rx, tx, n, st
 FROM unnest(%b::bigint[], %b::text[], %b::float8[], %b::float8[], %b::float8[], %b::int[],
             %b::float8[], %b::float8[], %b::int[], %b::text[])
      AS u(t, s, c, m, d, r, rx, tx, n, st)
-ON CONFLICT (server_id, timestamp) DO UPDATE SET
-    cpu = EXCLUDED.cpu, memory = EXCLUDED.memory, disk = EXCLUDED.disk,
-    response_time = EXCLUDED.response_time, network_rx = EXCLUDED.network_rx,
-    network_tx = EXCLUDED.network_tx, connections = EXCLUDED.connections,
-    status = EXCLUDED.status
+{on_conflict("server_id, timestamp", METRIC_UPDATES)}
 """
 
 # Small batches travel as one JSON document: a single statement, no pipelining needed.
-_UPSERT_INCIDENTS = """
+_UPSERT_INCIDENTS = f"""
 INSERT INTO scenario_execution_log
     (id, pattern, origin_server, affected_servers, intensity,
      started_at, ended_at, duration_seconds)
@@ -90,11 +81,7 @@ SELECT id, pattern, origin_server, affected_servers, intensity,
 FROM jsonb_to_recordset(%s::jsonb) AS x(
     id text, pattern text, origin_server text, affected_servers jsonb, intensity numeric,
     started_at bigint, ended_at bigint)
-ON CONFLICT (id) DO UPDATE SET
-    pattern = EXCLUDED.pattern, origin_server = EXCLUDED.origin_server,
-    affected_servers = EXCLUDED.affected_servers, intensity = EXCLUDED.intensity,
-    started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
-    duration_seconds = EXCLUDED.duration_seconds
+{on_conflict("id", INCIDENT_UPDATES)}
 """
 
 _SELECT_INCIDENTS = """
@@ -105,7 +92,7 @@ WHERE started_at < to_timestamp(%s) AND ended_at > to_timestamp(%s)
 ORDER BY started_at, id
 """
 
-_UPSERT_TEMPLATES = """
+_UPSERT_TEMPLATES = f"""
 INSERT INTO server_templates
     (id, name, hostname, role, location, environment,
      cpu_cores, memory_total_mb, disk_total_mb, services, platform)
@@ -114,12 +101,7 @@ SELECT id, name, hostname, role, location, environment,
 FROM jsonb_to_recordset(%s::jsonb) AS x(
     id text, name text, hostname text, role text, location text, environment text,
     cpu_cores int, memory_total_mb int, disk_total_mb int, services jsonb, platform text)
-ON CONFLICT (id) DO UPDATE SET
-    name = EXCLUDED.name, hostname = EXCLUDED.hostname, role = EXCLUDED.role,
-    location = EXCLUDED.location, environment = EXCLUDED.environment,
-    cpu_cores = EXCLUDED.cpu_cores, memory_total_mb = EXCLUDED.memory_total_mb,
-    disk_total_mb = EXCLUDED.disk_total_mb, services = EXCLUDED.services,
-    platform = EXCLUDED.platform, updated_at = now()
+{on_conflict("id", TEMPLATE_UPDATES, "updated_at = now()")}
 """
 
 # Newest row per server. Without a list of ids, a recursive "loose index scan" hops from one
@@ -292,7 +274,7 @@ class PostgresStore:
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
         """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
-        where, params = _where(query)
+        where, params = sql_where(query, POSTGRES)
         statement = (
             _SELECT_METRICS + " FROM daily_metrics" + where
             + " ORDER BY timestamp, server_id LIMIT %s"
@@ -417,7 +399,7 @@ def _delete_window(cur: Cursor, start: int, end: int) -> int:
 def _incidents_document(incidents: Sequence[Incident]) -> str | None:
     """The upsert's JSON document, the last of a repeated id winning (ON CONFLICT cannot
     touch a row twice); None when there is nothing to write."""
-    unique = {i.id: _incident_doc(i) for i in incidents}
+    unique = {i.id: incident_record(i, int) for i in incidents}
     return json.dumps(list(unique.values())) if unique else None
 
 
@@ -436,28 +418,6 @@ def _execute_count(cur: Cursor, statement: str, document: str) -> int:
 def _fetch_rows(cur: Cursor, statement: str, params: Sequence[Any]) -> list[MetricRow]:
     cur.execute(statement, params)
     return [_metric_row(r) for r in cur.fetchall()]
-
-
-def _where(query: MetricQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.server_ids is not None:
-        clauses.append("server_id = ANY(%s::text[])")
-        params.append(list(query.server_ids))
-    if query.start is not None:
-        clauses.append("timestamp >= to_timestamp(%s)")
-        params.append(query.start)
-    if query.end is not None:
-        clauses.append("timestamp < to_timestamp(%s)")
-        params.append(query.end)
-    if query.statuses is not None:
-        clauses.append("status = ANY(%s::text[])")
-        params.append(list(query.statuses))
-    if query.after is not None:
-        # a row comparison is what lets the planner walk the (timestamp, server_id) index
-        clauses.append("(timestamp, server_id) > (to_timestamp(%s), %s)")
-        params.extend(query.after)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _columns(rows: Sequence[MetricRow]) -> tuple[list[Any], ...]:
@@ -485,21 +445,6 @@ def _metric_row(r: Sequence[Any]) -> MetricRow:
         timestamp=int(r[0]), server_id=r[1], cpu=r[2], memory=r[3], disk=r[4],
         response_time=r[5], network_rx=r[6], network_tx=r[7], connections=r[8], status=r[9],
     )
-
-
-def _incident_doc(incident: Incident) -> dict[str, Any]:
-    data = incident.as_dict()
-    return {
-        "id": incident.id,
-        "pattern": incident.pattern,
-        "origin_server": incident.origin,
-        "affected_servers": data["affected"],
-        # json writes the shortest exact repr and jsonb parses it as numeric, so every digit
-        # of the float survives and reads back equal (a float8 parameter would keep only 15)
-        "intensity": float(incident.intensity),
-        "started_at": incident.start,
-        "ended_at": incident.end,
-    }
 
 
 def _incident(r: Sequence[Any]) -> Incident:

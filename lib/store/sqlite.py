@@ -19,6 +19,8 @@ from typing import Any
 from lib.core import Incident, MetricRow, ServerTemplate, StoreError, StoreUnavailable
 
 from ._rows import affected_from_json, affected_to_json, dedupe_rows, services_to_json
+from ._sql import INCIDENT_UPDATES, METRIC_UPDATES, SQLITE, TEMPLATE_UPDATES, on_conflict
+from ._sql import where as sql_where
 from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SQLiteStore"]
@@ -87,23 +89,15 @@ _M_COLUMNS = ", ".join("m." + c for c in _COLUMNS.split(", "))
 _UPSERT_METRICS = f"""
 INSERT INTO daily_metrics ({_COLUMNS})
 VALUES (?, ?, round(?, 2), round(?, 2), round(?, 2), ?, round(?, 2), round(?, 2), ?, ?)
-ON CONFLICT (server_id, timestamp) DO UPDATE SET
-    cpu = excluded.cpu, memory = excluded.memory, disk = excluded.disk,
-    response_time = excluded.response_time, network_rx = excluded.network_rx,
-    network_tx = excluded.network_tx, connections = excluded.connections,
-    status = excluded.status
+{on_conflict("server_id, timestamp", METRIC_UPDATES)}
 """
 
-_UPSERT_INCIDENT = """
+_UPSERT_INCIDENT = f"""
 INSERT INTO scenario_execution_log
     (id, pattern, origin_server, affected_servers, intensity,
      started_at, ended_at, duration_seconds)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    pattern = excluded.pattern, origin_server = excluded.origin_server,
-    affected_servers = excluded.affected_servers, intensity = excluded.intensity,
-    started_at = excluded.started_at, ended_at = excluded.ended_at,
-    duration_seconds = excluded.duration_seconds
+{on_conflict("id", INCIDENT_UPDATES)}
 """
 
 _UPSERT_TEMPLATE = f"""
@@ -111,12 +105,7 @@ INSERT INTO server_templates
     (id, name, hostname, role, location, environment,
      cpu_cores, memory_total_mb, disk_total_mb, services, platform)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, hostname = excluded.hostname, role = excluded.role,
-    location = excluded.location, environment = excluded.environment,
-    cpu_cores = excluded.cpu_cores, memory_total_mb = excluded.memory_total_mb,
-    disk_total_mb = excluded.disk_total_mb, services = excluded.services,
-    platform = excluded.platform, updated_at = {_NOW}
+{on_conflict("id", TEMPLATE_UPDATES, f"updated_at = {_NOW}")}
 """
 
 _INCIDENT_COLUMNS = "id, pattern, origin_server, affected_servers, intensity, started_at, ended_at"
@@ -208,7 +197,7 @@ class SQLiteStore:
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
         """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
-        where, params = _where(query)
+        where, params = sql_where(query, SQLITE)
         sql = (
             f"SELECT {_COLUMNS} FROM daily_metrics{where} "
             "ORDER BY timestamp, server_id LIMIT ?"
@@ -315,29 +304,6 @@ def _delete_window(cur: sqlite3.Cursor, start: int, end: int) -> int:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def _where(query: MetricQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.server_ids is not None:
-        clauses.append(f"server_id IN ({_marks(len(query.server_ids))})")
-        params.extend(query.server_ids)
-    if query.start is not None:
-        clauses.append("timestamp >= ?")
-        params.append(query.start)
-    if query.end is not None:
-        clauses.append("timestamp < ?")
-        params.append(query.end)
-    if query.statuses is not None:
-        clauses.append(f"status IN ({_marks(len(query.statuses))})")
-        params.extend(query.statuses)
-    if query.after is not None:
-        # row-value comparison: the keyset cursor maps straight onto the (timestamp,
-        # server_id) index
-        clauses.append("(timestamp, server_id) > (?, ?)")
-        params.extend(query.after)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _metric_params(row: MetricRow) -> tuple[Any, ...]:

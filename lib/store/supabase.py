@@ -1,39 +1,10 @@
 """Supabase store: PostgreSQL behind PostgREST, through the ``supabase`` package.
 
-Every request goes to ``{url}/rest/v1/<table>`` through one ``httpx.Client`` — yours when you
-inject one, otherwise one built here with HTTP/2 off (supabase's own default is HTTP/2, which
-fails on stale pooled connections in serverless functions) and explicit timeouts. postgrest's
-built-in retry is off too: it sleeps 1 + 2 + 4 s between attempts, longer than a function
-should wait; the read path falls back to the generator instead.
-
-Requests, in PostgREST terms:
-
-* upsert: ``POST daily_metrics?on_conflict=server_id,timestamp`` with
-  ``Prefer: return=minimal,resolution=merge-duplicates``, 500 rows per request. Chunks commit
-  one by one; a failure part-way leaves earlier chunks written, which is harmless because
-  upserts are idempotent and the caller retries the batch.
-* reads: ``order=timestamp.asc,server_id.asc`` and keyset paging — the next page continues
-  after the last row with ``or=(timestamp.gt.T,and(timestamp.eq.T,server_id.gt.S))`` — so a
-  result longer than PostgREST's 1,000-row cap (Supabase's ``max-rows``) comes back whole,
-  and rows written meanwhile never shift a page the way ``offset`` would. A page shorter
-  than asked for ends the read, so ``page_size`` must not exceed the server's ``max-rows``.
-* latest: PostgREST has no ``DISTINCT ON``. One request reads the newest rows
-  (``order=timestamp.desc``) of the servers not found yet; the first row of each server in
-  that order is its latest. Repeat, excluding the servers found, until a page comes back
-  short. Each full page finds at least one new server, so the number of requests is bounded
-  by the number of servers + 1 and is 1 or 2 in practice (every tick writes the whole fleet).
-* deletes: ``DELETE`` with the window as filters and ``Prefer: return=minimal,count=exact``;
-  PostgREST reports the number deleted in ``Content-Range: */N`` without sending the rows
-  back (``return=representation`` would ship a week of rows just to count them).
-* health: ``GET daily_metrics?select=id&limit=1``.
-* one batch of the pipeline: ``POST rpc/write_metrics_batch`` with ``{"batch": {start, end,
-  clear, rows, incidents}}`` — the SQL function of sql/005 runs it in one transaction.
-
-Calls of several requests (paged reads, chunked upserts) stop with StoreUnavailable once the
-store's timeout has passed, besides each request's own httpx timeouts.
-
-PostgREST errors (``postgrest.APIError``) and httpx transport errors are translated here into
-lib.errors.StoreError, or StoreUnavailable when Supabase cannot be reached or refuses the key.
+Every request goes through one ``httpx.Client`` (yours, or one with HTTP/2 off and explicit
+timeouts); postgrest's retries are off. Reads page past the 1,000-row cap by keyset, upserts
+are chunked, a pipeline batch is one ``rpc/write_metrics_batch`` transaction, and PostgREST
+and transport errors become StoreError / StoreUnavailable. The request shapes, in PostgREST
+terms, are in docs/supabase-store.md.
 """
 
 from __future__ import annotations
@@ -62,7 +33,7 @@ from lib.core import (
     parse_instant,
 )
 
-from ._rows import affected_from_json, dedupe_rows
+from ._rows import affected_from_json, dedupe_rows, incident_record
 from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SupabaseStore"]
@@ -142,7 +113,7 @@ class SupabaseStore:
     def upsert_incidents(self, incidents: Sequence[Incident]) -> int:
         """Upsert ground-truth records keyed on id."""
         unique = list({i.id: i for i in incidents}.values())
-        self._upsert(INCIDENTS_TABLE, [_incident_to_json(i) for i in unique], "id")
+        self._upsert(INCIDENTS_TABLE, [incident_record(i) for i in unique], "id")
         return len(unique)
 
     def upsert_templates(self, templates: Sequence[ServerTemplate]) -> int:
@@ -163,7 +134,7 @@ class SupabaseStore:
         document = {
             "start": format_iso(batch.start), "end": format_iso(batch.end),
             "clear": batch.clear, "rows": [r.as_dict() for r in unique],
-            "incidents": [_incident_to_json(i) for i in incidents],
+            "incidents": [incident_record(i) for i in incidents],
         }
         with _boundary("writing a batch"):
             data = self._client.rpc("write_metrics_batch", {"batch": document}).execute().data
@@ -405,20 +376,6 @@ def _metric_from_json(row: Row) -> MetricRow:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"malformed row in {METRICS_TABLE}: {exc!r}") from exc
-
-
-def _incident_to_json(incident: Incident) -> Row:
-    return {
-        "id": incident.id,
-        "pattern": incident.pattern,
-        "origin_server": incident.origin,
-        # a JSON array, not a string: PostgREST stores the body value as jsonb as it is
-        "affected_servers": incident.affected_list(),
-        "intensity": incident.intensity,
-        "started_at": format_iso(incident.start),
-        "ended_at": format_iso(incident.end),
-        "duration_seconds": incident.end - incident.start,
-    }
 
 
 def _incident_from_json(row: Row) -> Incident:

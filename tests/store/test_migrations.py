@@ -4,12 +4,15 @@ index use by the main queries, and the seeds' example views."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import errors
 
+from lib.store.sqlite import SQLiteStore
 from tests.services.postgres import (
     TABLES,
     PostgresServer,
@@ -344,3 +347,53 @@ def test_service_role_writes_and_nothing_more(
         assert held == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
     assert scalar(conn, "SELECT has_function_privilege('service_role', "
                   "'write_metrics_batch(jsonb)', 'EXECUTE')")
+
+
+# -- the SQLite dialect of the same schema -------------------------------------------------------
+
+# PostgreSQL's types as SQLite's column affinities (timestamps are epoch seconds there).
+SQLITE_AFFINITY = {
+    "timestamp with time zone": "INTEGER", "bigint": "INTEGER", "integer": "INTEGER",
+    "numeric": "REAL", "character varying": "TEXT", "text": "TEXT", "jsonb": "TEXT",
+}
+
+
+def _postgres_columns(conn: psycopg.Connection[tuple[object, ...]], table: str
+                      ) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position", (table,)
+    ).fetchall()
+    return {str(name): SQLITE_AFFINITY[str(kind)] for name, kind in rows}
+
+
+def _postgres_unique_keys(conn: psycopg.Connection[tuple[object, ...]], table: str
+                          ) -> set[tuple[str, ...]]:
+    rows = conn.execute(
+        "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+        "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = %s::regclass AND i.indisunique GROUP BY i.indexrelid",
+        (f"public.{table}",)).fetchall()
+    return {tuple(columns) for (columns,) in rows}  # type: ignore[arg-type]
+
+
+def _sqlite_schema(tmp_path: Path) -> sqlite3.Connection:
+    path = tmp_path / "schema.sqlite3"
+    SQLiteStore(str(path)).close()
+    return sqlite3.connect(path)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_sqlite_store_has_the_migrations_columns_types_and_unique_keys(
+    conn: psycopg.Connection[tuple[object, ...]], tmp_path: Path, table: str
+) -> None:
+    lite = _sqlite_schema(tmp_path)
+    columns = {str(r[1]): str(r[2]) for r in lite.execute(f"PRAGMA table_info({table})")}
+    assert columns == _postgres_columns(conn, table)
+    lite_keys = {tuple(str(c[2]) for c in lite.execute(f"PRAGMA index_info('{index[1]}')"))
+                 for index in lite.execute(f"PRAGMA index_list({table})") if index[2]}
+    # the primary key (an INTEGER PRIMARY KEY is the rowid and has no index of its own)
+    lite_keys.add(tuple(str(r[1]) for r in lite.execute(f"PRAGMA table_info({table})")
+                        if r[5]))
+    assert lite_keys == _postgres_unique_keys(conn, table)
