@@ -19,7 +19,6 @@ from .performance import (
     METRICS,
     PERFORMANCE_MAX_DAYS,
     PERFORMANCE_MAX_POINTS,
-    count_points,
     performance,
 )
 from .pipeline import BatchResult, default_window, store_window
@@ -39,7 +38,6 @@ __all__ = [
     "Result",
     "authorize_cron",
     "batch_window",
-    "count_points",
     "daily_metrics",
     "default_window",
     "freshness_of",

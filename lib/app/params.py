@@ -66,7 +66,7 @@ CURSOR_PATTERN: Final = f"^{_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z~{
 
 _DATE_RE = re.compile(DATE_PATTERN, re.ASCII)
 _DATE_TIME_RE = re.compile(
-    f"^(?P<date>{_DATE})T(?P<h>[0-9]{{2}}):(?P<m>[0-9]{{2}}):(?P<s>[0-9]{{2}})"
+    f"^(?P<date>{_DATE})T(?P<h>[01][0-9]|2[0-3]):(?P<m>[0-5][0-9]):(?P<s>[0-5][0-9])"
     f"(?:\\.[0-9]{{1,9}})?(?P<offset>{_OFFSET})$",
     re.ASCII,
 )

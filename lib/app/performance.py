@@ -13,6 +13,7 @@ from lib.core import (
     MetricRow,
     RangeError,
     StoreError,
+    count_ticks,
     format_iso,
 )
 from lib.sim import DEFAULT_STEP, tick_grid
@@ -65,17 +66,11 @@ def performance(
     )
 
 
-def count_points(start: int, end: int, step: int) -> int:
-    """How many ticks of the global ``step`` grid lie in [start, end), by arithmetic."""
-    first = -(-start // step) * step
-    return 0 if first >= end else (end - 1 - first) // step + 1
-
-
 def _check_window(start: int, end: int, step: int) -> None:
     check_order(start, end)
     if end - start > PERFORMANCE_MAX_DAYS * DAY:
         raise RangeError("start", f"a window covers at most {PERFORMANCE_MAX_DAYS} days")
-    points = count_points(start, end, step)
+    points = count_ticks(start, end, step)
     if points > PERFORMANCE_MAX_POINTS:
         raise RangeError("step", f"the window holds {points} points at step {step}; at most "
                          f"{PERFORMANCE_MAX_POINTS} per response: raise step or narrow it")

@@ -43,6 +43,8 @@ CASES = [
      "start_time"),
     ("/api/metrics/daily?end_time=", 400, "invalid_parameter", "end_time"),
     ("/api/monitoring/servers?at=", 400, "invalid_parameter", "at"),
+    ("/api/monitoring/servers?at=2024-01-01T24:00:00Z", 400, "invalid_parameter", "at"),
+    ("/api/monitoring/servers?at=2024-01-01T00:00:60Z", 400, "invalid_parameter", "at"),
     ("/api/prometheus?at=", 400, "invalid_parameter", "at"),
     ("/api/monitoring/servers?at=0001-01-01T00:00:00Z", 400, "invalid_parameter", "at"),
     ("/api/monitoring/performance?serverId=web-01&from=9999-12-31T23:00:00Z"
