@@ -13,6 +13,7 @@ from lib.web import (
     CacheDep,
     CollectorDep,
     CronTokenDep,
+    HotCacheDep,
     LocalDep,
     NowDep,
     SettingsDep,
@@ -26,6 +27,7 @@ router = APIRouter()
 
 def run_generate_batch(
     store: StoreDep,
+    hot: HotCacheDep,
     cache: CacheDep,
     collector: CollectorDep,
     settings: SettingsDep,
@@ -39,7 +41,7 @@ def run_generate_batch(
 ) -> Response:
     """Write a window (default: yesterday and today so far) to the store; needs CRON_SECRET."""
     authorize_cron(settings, token, local=local)
-    return respond(generate_batch(store, cache, collector, settings, now, date=date,
+    return respond(generate_batch(store, hot, cache, collector, settings, now, date=date,
                                   start=start, end=end))
 
 

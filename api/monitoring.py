@@ -17,6 +17,7 @@ from lib.web import (
     ERROR_RESPONSES,
     CacheDep,
     CollectorDep,
+    HotCacheDep,
     NowDep,
     SettingsDep,
     StoreDep,
@@ -31,6 +32,7 @@ router = APIRouter()
 @router.get("/api/monitoring/servers", responses=ERROR_RESPONSES, tags=["monitoring"])
 def get_servers(
     collector: CollectorDep,
+    hot: HotCacheDep,
     cache: CacheDep,
     settings: SettingsDep,
     now: NowDep,
@@ -39,7 +41,7 @@ def get_servers(
                   ] = None,
 ) -> Response:
     """Live snapshot of every server (or one), read through the cache."""
-    return respond(servers_snapshot(collector, cache, settings, now, at=at,
+    return respond(servers_snapshot(collector, hot, cache, settings, now, at=at,
                                     server_id=server_id))
 
 

@@ -34,9 +34,12 @@ class Api:
     sim: Simulator
 
     def use(self, *, store: MetricStore | None = None, cache: Cache | None = None,
-            collector: Collector | None = None, settings: Settings | None = None) -> None:
-        """Swap a backend for the rest of the test."""
+            collector: Collector | None = None, settings: Settings | None = None,
+            hot: Cache | None = None) -> None:
+        """Swap a backend for the rest of the test (``hot``: the process memory layer)."""
         overrides = self.app.dependency_overrides
+        if hot is not None:
+            overrides[deps.provide_hot_cache] = lambda: hot
         if store is not None:
             overrides[deps.provide_store] = lambda: store
         if cache is not None:
@@ -68,7 +71,8 @@ def api(filled_sqlite: Path, tmp_path: Path) -> Iterator[Api]:
     store = SQLiteStore(str(copy))
     app = combined_app()
     api = Api(TestClient(app), app, store, DummyCollector(sim), settings, sim)
-    api.use(store=store, cache=MemoryCache(), collector=api.collector, settings=settings)
+    api.use(store=store, cache=MemoryCache(), collector=api.collector, settings=settings,
+            hot=MemoryCache())
     app.dependency_overrides[deps.provide_now] = lambda: NOW
     try:
         yield api

@@ -57,8 +57,8 @@ def batch_window(date: str | None, start: str | None, end: str | None, now: int
 
 
 def generate_batch(
-    store: MetricStore, cache: Cache, collector: Collector, settings: Settings, now: int, *,
-    date: str | None, start: str | None, end: str | None,
+    store: MetricStore, hot: Cache, warm: Cache, collector: Collector, settings: Settings,
+    now: int, *, date: str | None, start: str | None, end: str | None,
 ) -> Result:
     """Collect the window into the store, prune past retention, refresh the live cache."""
     lo, hi = batch_window(date, start, end, now)
@@ -73,7 +73,7 @@ def generate_batch(
                          f"(RETENTION_HOURS={settings.retention_hours}); it would be pruned")
     result = store_window(collector, store, lo, hi)
     pruned = store.prune(cutoff)
-    cached = refresh_latest(collector, cache, settings, now)
+    cached = refresh_latest(collector, hot, warm, settings, now)
     return Result(
         {"window": result.window(), "rows": result.rows, "incidents": result.incidents,
          "pruned": pruned, "cached": cached, "duration_ms": result.duration_ms},

@@ -6,8 +6,8 @@ when chosen), or none.
 
 from __future__ import annotations
 
-from .base import Cache, latest_key
-from .factory import NullCache, get_cache
+from .base import Cache
+from .factory import NullCache, get_cache, process_cache
 from .memory import MemoryCache
 
-__all__ = ["Cache", "MemoryCache", "NullCache", "get_cache", "latest_key"]
+__all__ = ["Cache", "MemoryCache", "NullCache", "get_cache", "process_cache"]

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Cache", "latest_key"]
-
-
-def latest_key(server_id: str) -> str:
-    """Key of a server's latest snapshot (SPEC §7)."""
-    return f"server:{server_id}:latest"
+__all__ = ["Cache"]
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from lib.core import ConfigError, Settings, get_settings, http_url_problem
 from .base import Cache
 from .memory import MemoryCache
 
-__all__ = ["NullCache", "get_cache"]
+__all__ = ["NullCache", "get_cache", "process_cache"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ class NullCache:
 
 # Built at import (it is only an empty dict) so that concurrent first calls cannot race.
 _PROCESS_MEMORY_CACHE = MemoryCache()
+
+
+def process_cache() -> MemoryCache:
+    """This process's memory: the hot layer in front of whichever cache is configured."""
+    return _PROCESS_MEMORY_CACHE
 
 
 def get_cache(settings: Settings | None = None) -> Cache:

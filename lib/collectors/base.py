@@ -30,12 +30,15 @@ class Collector(Protocol):
 
     ``mode`` is its COLLECTOR_MODE (shown by /api/status); ``source`` the X-Data-Source label
     of what it answers (``generator`` for the simulator, ``collector`` for a real source);
-    ``seed`` the simulator's seed, None for a real source.
+    ``seed`` the simulator's seed, None for a real source; ``in_process`` whether it computes
+    its answers here, faster than any round trip to a shared cache (the simulator: a fleet
+    tick in about a millisecond), so the live view keeps them in this process only.
     """
 
     mode: str
     source: str
     seed: int | None
+    in_process: bool
 
     def servers(self) -> list[ServerTemplate]:
         """Every server the source knows, ordered by id."""

@@ -153,6 +153,7 @@ class CloudWatchCollector:
     mode = "cloudwatch"
     source = "collector"
     seed: int | None = None  # a real source has no seed
+    in_process = False
 
     def __init__(
         self,

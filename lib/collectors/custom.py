@@ -138,6 +138,7 @@ class CustomCollector:
     mode = "custom"
     source = "collector"
     seed: int | None = None  # a real source has no seed
+    in_process = False
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ class DummyCollector:
 
     mode = "dummy"
     source = "generator"
+    in_process = True
 
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator

@@ -114,6 +114,7 @@ class PrometheusCollector:
     mode = "prometheus"
     source = "collector"
     seed: int | None = None  # a real source has no seed
+    in_process = False
 
     def __init__(
         self,

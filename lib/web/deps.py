@@ -21,6 +21,7 @@ from lib.store import MetricStore
 
 __all__ = [
     "CacheDep",
+    "HotCacheDep",
     "CollectorDep",
     "CronTokenDep",
     "LocalDep",
@@ -28,6 +29,7 @@ __all__ = [
     "SettingsDep",
     "StoreDep",
     "provide_cache",
+    "provide_hot_cache",
     "provide_collector",
     "provide_local",
     "provide_now",
@@ -75,6 +77,13 @@ def provide_cache() -> Cache:
     return _once("cache", lambda: get_cache(get_settings()))
 
 
+def provide_hot_cache() -> Cache:
+    """This process's memory, the hot layer of the live view (tests override it)."""
+    from lib.cache import process_cache
+
+    return process_cache()
+
+
 def provide_collector() -> Collector:
     from lib.collectors import get_collector
 
@@ -107,6 +116,7 @@ def provide_local() -> bool:
 SettingsDep = Annotated[Settings, Depends(provide_settings)]
 StoreDep = Annotated[MetricStore, Depends(provide_store)]
 CacheDep = Annotated[Cache, Depends(provide_cache)]
+HotCacheDep = Annotated[Cache, Depends(provide_hot_cache)]
 CollectorDep = Annotated[Collector, Depends(provide_collector)]
 NowDep = Annotated[int, Depends(provide_now)]
 LocalDep = Annotated[bool, Depends(provide_local)]

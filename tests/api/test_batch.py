@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.cache import MemoryCache, latest_key
+from lib.app.live import snapshot_key
+from lib.cache import MemoryCache
 from lib.store import MetricQuery
 from lib.web import combined_app, deps
 from tests.apiclient import NOW, Api
@@ -50,8 +51,8 @@ def test_cron_with_the_right_token_is_idempotent(protected: Api, method: str) ->
 
 
 def test_cron_writes_a_requested_day_and_refreshes_the_cache(protected: Api) -> None:
-    cache = MemoryCache()
-    protected.use(cache=cache)
+    hot = MemoryCache()
+    protected.use(hot=hot)
     protected.store.delete_metrics(NOW - NOW % DAY, NOW + DAY)
     response = protected.client.get("/api/generate-batch?date=2024-01-02",
                                     headers={"Authorization": "Bearer s3cret"})
@@ -61,7 +62,8 @@ def test_cron_writes_a_requested_day_and_refreshes_the_cache(protected: Api) -> 
     stored = protected.store.query_metrics(MetricQuery(start=NOW - NOW % DAY, limit=10_000))
     assert len(stored) == 61 * 20
     assert stored == list(protected.sim.frame(NOW - NOW % DAY, NOW - NOW % 600 + 600).rows())
-    assert cache.get(latest_key("web-01")) is not None
+    tick = NOW - NOW % 30
+    assert hot.get(snapshot_key(protected.collector, tick)) is not None
 
 
 def test_cron_prunes_past_retention(protected: Api) -> None:
