@@ -1,4 +1,5 @@
-"""GET /api/metrics/* — stored history: ``/api/metrics/daily`` (rows, filtered and paged).
+"""GET /api/metrics/* — stored history: ``/api/metrics/daily`` (rows, filtered and paged) and
+``/api/metrics/history`` (hourly rollups, kept long after the rows).
 
 One Vercel function for the family; vercel.json rewrites ``/api/metrics/:route`` here.
 """
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from mangum import Mangum
 
-from lib.app import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, daily_metrics
+from lib.app import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, daily_metrics, history
 from lib.web import ERROR_RESPONSES, CollectorDep, NowDep, StoreDep, create_app, respond
 
 FAMILY = "/api/metrics"
@@ -40,6 +41,29 @@ def get_daily_metrics(
     """Stored metric rows ordered by timestamp then server id, with keyset paging."""
     return respond(daily_metrics(store, collector, now, server_id=server_id, start=start,
                                  end=end, status=status, limit=limit, cursor=cursor))
+
+
+@router.get("/api/metrics/history", responses=ERROR_RESPONSES, tags=["metrics"])
+def get_history(
+    store: StoreDep,
+    collector: CollectorDep,
+    now: NowDep,
+    server_id: Annotated[str, Query(alias="serverId", description="the server")],
+    start: Annotated[str | None, Query(alias="from", description=(
+        "window start (default: to − 7 days for 1h, − 92 days for 1d)"))] = None,
+    end: Annotated[str | None, Query(alias="to", description="window end (default: now)")
+                   ] = None,
+    resolution: Annotated[str, Query(description="1h: hourly rollups; 1d: days of them")
+                          ] = "1h",
+    limit: Annotated[int, Query(ge=1, le=DAILY_MAX_LIMIT,
+                                description=f"periods per page (max {DAILY_MAX_LIMIT})")
+                     ] = DAILY_DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description=(
+        "next_cursor of the previous page: periods after this position"))] = None,
+) -> Response:
+    """A server's history as rollups: min, mean, max and p95 of each metric, worst status."""
+    return respond(history(store, collector, now, server_id=server_id, start=start, end=end,
+                           resolution=resolution, limit=limit, cursor=cursor))
 
 
 app = create_app(router, title="GET /api/metrics/*", families=[FAMILY])

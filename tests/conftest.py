@@ -3,6 +3,8 @@ services and service fakes (tests/services/)."""
 
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins: list[str] = [
     "tests.apiclient",
     "tests.services.postgres",
@@ -11,3 +13,11 @@ pytest_plugins: list[str] = [
     "tests.services.onprem",
     "tests.services.moto",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_process_cache() -> None:
+    """Each test starts with an empty hot layer, as a new function instance would."""
+    from lib.cache import process_cache
+
+    process_cache().close()

@@ -1,7 +1,7 @@
 """The use cases, one module per endpoint family, without HTTP: each takes backends and raw
 parameter values and returns a Result (payload, data source, freshness).
 
-    metrics      GET /api/metrics/daily
+    metrics      GET /api/metrics/daily, GET /api/metrics/history
     live         GET /api/monitoring/servers
     performance  GET /api/monitoring/performance
     batch        /api/generate-batch
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .batch import MAX_BATCH_DAYS, authorize_cron, batch_window, generate_batch
 from .live import refresh_latest, servers_snapshot
-from .metrics import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, daily_metrics
+from .metrics import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, RESOLUTIONS, daily_metrics, history
 from .performance import (
     METRICS,
     PERFORMANCE_MAX_DAYS,
@@ -32,6 +32,7 @@ __all__ = [
     "METRICS",
     "PERFORMANCE_MAX_DAYS",
     "PERFORMANCE_MAX_POINTS",
+    "RESOLUTIONS",
     "STATUS_BUDGET_SECONDS",
     "BatchResult",
     "Freshness",
@@ -42,6 +43,7 @@ __all__ = [
     "default_window",
     "freshness_of",
     "generate_batch",
+    "history",
     "performance",
     "refresh_latest",
     "servers_snapshot",

@@ -73,9 +73,11 @@ def generate_batch(
                          f"(RETENTION_HOURS={settings.retention_hours}); it would be pruned")
     result = store_window(collector, store, lo, hi)
     pruned = store.prune(cutoff)
+    pruned_history = store.prune_history(now - settings.history_retention_days * DAY)
     cached = refresh_latest(collector, hot, warm, settings, now)
     return Result(
         {"window": result.window(), "rows": result.rows, "incidents": result.incidents,
-         "pruned": pruned, "cached": cached, "duration_ms": result.duration_ms},
+         "pruned": pruned, "pruned_history": pruned_history, "cached": cached,
+         "duration_ms": result.duration_ms},
         collector.source, None,
     )

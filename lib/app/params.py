@@ -185,6 +185,7 @@ VALUE_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "status": {"type": "string", "enum": ["healthy", "warning", "critical"]},
     "metric": {"type": "string",
                "enum": ["cpu", "memory", "disk", "network", "response_time"]},
+    "resolution": {"type": "string", "enum": ["1h", "1d"]},
     "cursor": _string(CURSOR_PATTERN, "2024-01-01T00:10:00Z~web-01"),
     "date": _string(DATE_PATTERN, "2024-01-01", format="date"),
     "start": _INSTANT,

@@ -15,6 +15,8 @@ from lib.core import DAY, day_start, format_iso
 from lib.sim import DEFAULT_STEP
 from lib.store import MetricStore, WriteBatch
 
+from .rollups import hourly_rollups
+
 __all__ = ["BatchResult", "default_window", "store_window"]
 
 
@@ -51,9 +53,10 @@ def store_window(
 ) -> BatchResult:
     """Collect [start, end) day by day and write each day in one transaction.
 
-    A day's rows, the ground truth of every incident overlapping it (including ones begun
-    the day before) and, with ``clear``, the emptying of that day commit together: a crash
-    leaves each day either as it was or complete. The fleet's templates are upserted first.
+    A day's rows, its hourly rollups, the ground truth of every incident overlapping it
+    (including ones begun the day before) and, with ``clear``, the emptying of that day commit
+    together: a crash leaves each day either as it was or complete. The fleet's templates
+    are upserted first.
     """
     began = time.perf_counter()
     store.upsert_templates(collector.servers())
@@ -63,7 +66,11 @@ def store_window(
         hi = min(lo + DAY, end)
         batch = collector.window(lo, hi, step)
         incidents = collector.incidents(lo, hi)
-        written = store.write_batch(WriteBatch(lo, hi, batch, incidents, clear=clear))
+        # hours that start inside the window (its last one may be incomplete until the next
+        # batch completes it; a partial first hour would overwrite a complete rollup)
+        rollups = [r for r in hourly_rollups(batch) if r.start >= start]
+        written = store.write_batch(WriteBatch(lo, hi, batch, incidents, clear=clear,
+                                               rollups=rollups))
         rows += written.rows
         cleared += written.cleared
         incident_ids.update(i.id for i in incidents)

@@ -385,6 +385,60 @@ def _evaluate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(handler=cmd_evaluate)
 
 
+def cmd_budget(args: argparse.Namespace) -> int:
+    """A month of this usage against the free tiers (Vercel Hobby, Upstash, Supabase).
+
+    The per-operation costs are those bench/bench_budget.py measured; each line is shown with
+    its share of the free tier (the goal: at most a third).
+    """
+    from pathlib import Path
+
+    from lib.app import budget
+
+    for name in ("viewers", "always_open", "poll_seconds", "alerts_every"):
+        if getattr(args, name) < (1 if name == "poll_seconds" else 0):
+            raise InvalidParameter("--" + name.replace("_", "-"), "must not be negative"
+                                   if name != "poll_seconds" else "must be at least 1")
+    settings = get_settings()
+    usage = budget.Usage(
+        always_open=args.always_open, viewers=args.viewers, viewer_hours=args.viewer_hours,
+        poll_seconds=args.poll_seconds, alerts_every=args.alerts_every,
+        real_source=args.real_source, cdn=not args.no_cdn,
+        retention_hours=settings.retention_hours,
+        history_retention_days=settings.history_retention_days,
+        servers=len(simulator_from(settings).fleet))
+    costs = budget.load_costs(Path(args.costs) if args.costs else budget.COSTS_FILE)
+    sys.stdout.write("| line | a month | free tier | share | goal (≤ 1/3) |\n"
+                     "|---|---|---|---|---|\n")
+    sys.stdout.writelines(line.text() + "\n" for line in budget.monthly(usage, costs))
+    sys.stdout.write(f"\nmost always-open dashboards that fit the free tiers: "
+                     f"{budget.max_dashboards(usage, costs):,}\n")
+    if "alerts" not in costs["operations"]:
+        sys.stdout.write("alert evaluations are not counted: the costs file has none\n")
+    return 0
+
+
+def _budget_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("budget", help="a month of usage against the free tiers",
+                       description=cmd_budget.__doc__)
+    p.add_argument("--viewers", type=int, default=10,
+                   help="people who watch during their working hours (default 10)")
+    p.add_argument("--viewer-hours", type=float, default=8.0,
+                   help="hours a day each of them watches (default 8)")
+    p.add_argument("--always-open", type=int, default=1,
+                   help="dashboards open around the clock (default 1)")
+    p.add_argument("--poll-seconds", type=int, default=30,
+                   help="seconds between a dashboard's polls (default 30, the tick)")
+    p.add_argument("--alerts-every", type=int, default=60,
+                   help="seconds between alert evaluations, 0 for none (default 60)")
+    p.add_argument("--real-source", action="store_true",
+                   help="a real collector instead of the simulator (uses Upstash)")
+    p.add_argument("--no-cdn", action="store_true",
+                   help="count an invocation per poll (no sharing through Vercel's CDN)")
+    p.add_argument("--costs", help="per-operation costs (default: lib/app/budget_costs.json)")
+    p.set_defaults(handler=cmd_budget)
+
+
 # Commands register here; each adds its subparser and sets ``handler``.
 COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _export_parser,
@@ -394,6 +448,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _migrate_parser,
     _analyze_parser,
     _evaluate_parser,
+    _budget_parser,
 ]
 
 

@@ -47,18 +47,23 @@ _CPU_TOTAL = f"{names.CPU_SECONDS}_total"
 
 
 def promql_fields(rate_window: int) -> dict[str, str]:
-    """The PromQL expression of every metric field, one sample per instance."""
+    """The PromQL expression of every metric field, one sample per instance.
+
+    Counters are read with ``irate`` (the last two samples in the window), not ``rate``:
+    ``rate`` over a window its samples do not yet cover (a Prometheus scraping for only a few
+    seconds) extrapolates too little and reads a CPU near 100 %; two samples are enough here.
+    """
     w = f"{int(rate_window)}s"
     return {
-        "cpu": f'1 - avg by (instance) (rate({_CPU_TOTAL}{{mode="idle"}}[{w}]))',
+        "cpu": f'1 - avg by (instance) (irate({_CPU_TOTAL}{{mode="idle"}}[{w}]))',
         "memory": "max by (instance) "
                   f"(1 - {names.MEMORY_AVAILABLE} / {names.MEMORY_TOTAL})",
         "disk": f"max by (instance) (1 - {names.FILESYSTEM_AVAIL}{_ROOT}"
                 f" / {names.FILESYSTEM_SIZE}{_ROOT})",
         "network_rx": "sum by (instance) "
-                      f'(rate({names.NETWORK_RECEIVE}_total{{device!="lo"}}[{w}])) / 1024',
+                      f'(irate({names.NETWORK_RECEIVE}_total{{device!="lo"}}[{w}])) / 1024',
         "network_tx": "sum by (instance) "
-                      f'(rate({names.NETWORK_TRANSMIT}_total{{device!="lo"}}[{w}])) / 1024',
+                      f'(irate({names.NETWORK_TRANSMIT}_total{{device!="lo"}}[{w}])) / 1024',
         "response_time": f"max by (instance) ({names.RESPONSE_TIME}) * 1000",
         "connections": f"max by (instance) ({names.CONNECTIONS})",
     }

@@ -20,13 +20,17 @@ from .errors import (
 from .models import (
     METRIC_COLUMNS,
     ROLES,
+    ROLLUP_METRICS,
+    ROLLUP_STATS,
     STATUSES,
     AffectedServer,
     Incident,
     MetricRow,
     Role,
+    Rollup,
     ServerTemplate,
     Status,
+    worst_status,
 )
 from .redact import dsn_passwords, redact, secrets_of
 from .settings import DEFAULT_SEED, DEFAULT_TIMEZONE, Settings, get_settings
@@ -58,6 +62,8 @@ __all__ = [
     "MIN_INSTANT",
     "MIN_STEP",
     "ROLES",
+    "ROLLUP_METRICS",
+    "ROLLUP_STATS",
     "STATUSES",
     "AffectedServer",
     "AuthError",
@@ -68,6 +74,7 @@ __all__ = [
     "MetricRow",
     "RangeError",
     "Role",
+    "Rollup",
     "ServerTemplate",
     "Settings",
     "SourceUnavailable",
@@ -90,4 +97,5 @@ __all__ = [
     "redact",
     "secrets_of",
     "to_datetime",
+    "worst_status",
 ]

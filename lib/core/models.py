@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -10,13 +11,17 @@ from .timeutil import format_iso
 __all__ = [
     "METRIC_COLUMNS",
     "ROLES",
+    "ROLLUP_METRICS",
+    "ROLLUP_STATS",
     "STATUSES",
     "AffectedServer",
     "Incident",
     "MetricRow",
     "Role",
+    "Rollup",
     "ServerTemplate",
     "Status",
+    "worst_status",
 ]
 
 Role = Literal["web", "api", "db", "cache", "worker"]
@@ -138,3 +143,38 @@ class ServerTemplate:
             "services": list(self.services),
             "platform": self.platform,
         }
+
+
+# An hour's rollup holds these statistics of these metrics (``values`` in this order).
+ROLLUP_METRICS = ("cpu", "memory", "disk", "response_time", "network_rx", "network_tx",
+                  "connections")
+ROLLUP_STATS = ("min", "avg", "max", "p95")
+
+
+def worst_status(statuses: Iterable[Status]) -> Status:
+    """The worst of ``statuses`` (healthy < warning < critical); healthy when there are none."""
+    return max(statuses, key=STATUSES.index, default="healthy")
+
+
+class Rollup(NamedTuple):
+    """One server's metrics over one UTC hour (or day): the seeds' ``server_metrics_history``.
+
+    ``values`` holds, for each of ROLLUP_METRICS, its ROLLUP_STATS over the period's samples
+    (None for a metric no sample had, such as a source without response times); ``status``
+    is the worst status of the period.
+    """
+
+    server_id: str
+    start: int  # epoch seconds of the period's start
+    samples: int
+    values: tuple[float | None, ...]
+    status: Status
+
+    def stats(self, metric: str) -> dict[str, float | None]:
+        at = ROLLUP_METRICS.index(metric) * len(ROLLUP_STATS)
+        return dict(zip(ROLLUP_STATS, self.values[at:at + len(ROLLUP_STATS)], strict=True))
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: ``{timestamp, samples, cpu: {min, avg, max, p95}, ..., status}``."""
+        return {"timestamp": format_iso(self.start), "samples": self.samples,
+                **{m: self.stats(m) for m in ROLLUP_METRICS}, "status": self.status}

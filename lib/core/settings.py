@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(300, ge=1)
 
     retention_hours: int = Field(168, ge=1)
+    history_retention_days: int = Field(90, ge=1)
     cron_secret: str | None = None
     vercel: str | None = None
     cors_origins: str = "*"

@@ -54,9 +54,12 @@ _FILESYSTEM = ("/dev/vda1", "ext4", names.ROOT_MOUNTPOINT)
 
 
 def counter_epoch(at: float) -> int:
-    """Monday 00:00 UTC of the week containing ``at``: where every counter restarts from 0."""
-    day = int(at // DAY)
-    return (day - (day + 3) % 7) * DAY  # 1970-01-01 was a Thursday
+    """00:00 UTC of the day containing ``at``: where every counter restarts from 0.
+
+    A daily restart (a nightly reboot, ``node_boot_time_seconds``) bounds what a cold scrape
+    computes to one day of 30-s ticks; ``rate()`` and ``irate()`` handle the reset.
+    """
+    return int(at // DAY) * DAY
 
 
 @dataclass(frozen=True)

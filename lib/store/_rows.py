@@ -6,13 +6,26 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from lib.core import AffectedServer, Incident, MetricRow, StoreError, format_iso, parse_instant
+from lib.core import (
+    ROLLUP_METRICS,
+    ROLLUP_STATS,
+    STATUSES,
+    AffectedServer,
+    Incident,
+    MetricRow,
+    Rollup,
+    StoreError,
+    format_iso,
+    parse_instant,
+)
 
 __all__ = [
     "affected_from_json",
     "affected_to_json",
     "dedupe_rows",
     "incident_record",
+    "rollup_from_values",
+    "rollup_record",
     "services_to_json",
 ]
 
@@ -71,6 +84,29 @@ def incident_record(
         "ended_at": instant(incident.end),
         "duration_seconds": incident.end - incident.start,
     }
+
+
+_STAT_COLUMNS = tuple(f"{m}_{s}" for m in ROLLUP_METRICS for s in ROLLUP_STATS)
+
+
+def rollup_record(rollup: Rollup, instant: Callable[[int], object] = format_iso
+                  ) -> dict[str, Any]:
+    """A ``server_metrics_history`` row as JSON, the hour written by ``instant``."""
+    return {"server_id": rollup.server_id, "hour": instant(rollup.start),
+            "samples": rollup.samples, **dict(zip(_STAT_COLUMNS, rollup.values, strict=True)),
+            "status": rollup.status}
+
+
+def rollup_from_values(server_id: str, hour: int, samples: int, values: Sequence[Any],
+                       status: str) -> Rollup:
+    """A rollup from a stored row's columns (numbers may come back as Decimal or str)."""
+    if status not in STATUSES or len(values) != len(_STAT_COLUMNS):
+        raise StoreError(f"malformed row in server_metrics_history for {server_id}")
+    try:
+        numbers = tuple(None if v is None else float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"malformed statistic in server_metrics_history: {exc}") from exc
+    return Rollup(server_id, int(hour), int(samples), numbers, status)  # type: ignore[arg-type]
 
 
 def services_to_json(services: Sequence[str]) -> str:

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib.core import ROLLUP_METRICS, ROLLUP_STATS
+
 from .base import MetricQuery
 
 __all__ = [
+    "HISTORY_COLUMNS",
     "INCIDENT_UPDATES",
     "METRIC_UPDATES",
     "POSTGRES",
@@ -27,6 +30,9 @@ INCIDENT_UPDATES = ("pattern", "origin_server", "affected_servers", "intensity",
                     "ended_at", "duration_seconds")
 TEMPLATE_UPDATES = ("name", "hostname", "role", "location", "environment", "cpu_cores",
                     "memory_total_mb", "disk_total_mb", "services", "platform")
+# server_metrics_history after (server_id, hour): samples, each metric's statistics, status.
+HISTORY_COLUMNS = ("samples",
+                   *(f"{m}_{s}" for m in ROLLUP_METRICS for s in ROLLUP_STATS), "status")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from lib.core import Incident, MetricRow, ServerTemplate, Status
+from lib.core import Incident, MetricRow, Rollup, ServerTemplate, Status
 
 __all__ = ["MetricQuery", "MetricStore", "WriteBatch", "Written"]
 
@@ -31,9 +31,10 @@ class MetricQuery:
 class WriteBatch:
     """What the collect → store pipeline writes for one window, in one transaction.
 
-    ``rows`` are upserted on (server_id, timestamp) and ``incidents`` on their id; with
-    ``clear``, rows in [start, end) and incidents starting in it are deleted first. A crash
-    or failure anywhere leaves the store as it was before the batch.
+    ``rows`` are upserted on (server_id, timestamp), ``incidents`` on their id and the hourly
+    ``rollups`` on (server_id, hour); with ``clear``, rows in [start, end) and incidents
+    starting in it are deleted first. A crash or failure anywhere leaves the store as it was
+    before the batch.
     """
 
     start: int
@@ -41,6 +42,7 @@ class WriteBatch:
     rows: Sequence[MetricRow]
     incidents: Sequence[Incident]
     clear: bool = False
+    rollups: Sequence[Rollup] = ()
 
 
 class Written(NamedTuple):
@@ -72,6 +74,16 @@ class MetricStore(Protocol):
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
         """Rows matching ``query``, ordered by timestamp then server id, at most ``limit``."""
+        ...
+
+    def query_history(self, server_id: str, start: int, end: int, limit: int,
+                      after: int | None = None) -> list[Rollup]:
+        """A server's hourly rollups whose hour starts in [start, end) (and after ``after``),
+        ordered by hour, at most ``limit``."""
+        ...
+
+    def prune_history(self, cutoff: int) -> int:
+        """Delete hourly rollups of hours before ``cutoff``; returns how many."""
         ...
 
     def latest(self, server_ids: Sequence[str] | None = None) -> list[MetricRow]:

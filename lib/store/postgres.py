@@ -24,6 +24,7 @@ from psycopg import sql
 from lib.core import (
     Incident,
     MetricRow,
+    Rollup,
     ServerTemplate,
     StoreError,
     StoreUnavailable,
@@ -31,8 +32,21 @@ from lib.core import (
     redact,
 )
 
-from ._rows import affected_from_json, dedupe_rows, incident_record
-from ._sql import INCIDENT_UPDATES, METRIC_UPDATES, POSTGRES, TEMPLATE_UPDATES, on_conflict
+from ._rows import (
+    affected_from_json,
+    dedupe_rows,
+    incident_record,
+    rollup_from_values,
+    rollup_record,
+)
+from ._sql import (
+    HISTORY_COLUMNS,
+    INCIDENT_UPDATES,
+    METRIC_UPDATES,
+    POSTGRES,
+    TEMPLATE_UPDATES,
+    on_conflict,
+)
 from ._sql import where as sql_where
 from .base import MetricQuery, WriteBatch, Written
 
@@ -83,6 +97,23 @@ FROM jsonb_to_recordset(%s::jsonb) AS x(
     started_at bigint, ended_at bigint)
 {on_conflict("id", INCIDENT_UPDATES)}
 """
+
+_HISTORY = "server_id, hour, " + ", ".join(HISTORY_COLUMNS)
+_HISTORY_TYPES = ", ".join(f"{c} numeric" for c in HISTORY_COLUMNS[1:-1])
+_UPSERT_HISTORY = f"""
+INSERT INTO server_metrics_history ({_HISTORY})
+SELECT server_id, to_timestamp(hour), {", ".join(HISTORY_COLUMNS)}
+FROM jsonb_to_recordset(%s::jsonb) AS x(
+    server_id text, hour bigint, samples integer, {_HISTORY_TYPES}, status text)
+{on_conflict("server_id, hour", HISTORY_COLUMNS)}
+"""
+_SELECT_HISTORY = (
+    "SELECT server_id, extract(epoch FROM hour)::bigint, samples, "
+    + ", ".join(f"{c}::float8" for c in HISTORY_COLUMNS[1:-1])
+    + ", status FROM server_metrics_history WHERE server_id = %s "
+    "AND hour >= to_timestamp(%s) AND hour < to_timestamp(%s) AND hour > to_timestamp(%s) "
+    "ORDER BY hour LIMIT %s"
+)
 
 _SELECT_INCIDENTS = """
 SELECT id, pattern, origin_server, affected_servers, intensity::float8,
@@ -261,6 +292,7 @@ class PostgresStore:
         """Clear (if asked), rows and ground truth in one transaction."""
         unique = dedupe_rows(batch.rows)
         incidents = _incidents_document(batch.incidents)
+        history = json.dumps([rollup_record(r, int) for r in batch.rollups])
 
         def work(cur: Cursor) -> Written:
             cleared = _delete_window(cur, batch.start, batch.end) if batch.clear else 0
@@ -268,7 +300,31 @@ class PostgresStore:
                 cur.execute(_UPSERT_METRICS, _columns(unique[begin : begin + _CHUNK]))
             if incidents is not None:
                 cur.execute(_UPSERT_INCIDENTS, (incidents,))
+            if batch.rollups:
+                cur.execute(_UPSERT_HISTORY, (history,))
             return Written(len(unique), cleared)
+
+        return self._run(work)
+
+    def query_history(self, server_id: str, start: int, end: int, limit: int,
+                      after: int | None = None) -> list[Rollup]:
+        """A server's hourly rollups in [start, end) (after ``after``), ordered by hour."""
+        floor = after if after is not None else start - 1
+
+        def work(cur: Cursor) -> list[Rollup]:
+            cur.execute(_SELECT_HISTORY, (server_id, start, end, floor, limit))
+            return [rollup_from_values(r[0], r[1], r[2], r[3:-1], r[-1])
+                    for r in cur.fetchall()]
+
+        return self._run(work)
+
+    def prune_history(self, cutoff: int) -> int:
+        """Delete rollups of hours before ``cutoff``."""
+
+        def work(cur: Cursor) -> int:
+            cur.execute("DELETE FROM server_metrics_history WHERE hour < to_timestamp(%s)",
+                        (cutoff,))
+            return cur.rowcount
 
         return self._run(work)
 

@@ -16,16 +16,31 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from lib.core import Incident, MetricRow, ServerTemplate, StoreError, StoreUnavailable
+from lib.core import Incident, MetricRow, Rollup, ServerTemplate, StoreError, StoreUnavailable
 
-from ._rows import affected_from_json, affected_to_json, dedupe_rows, services_to_json
-from ._sql import INCIDENT_UPDATES, METRIC_UPDATES, SQLITE, TEMPLATE_UPDATES, on_conflict
+from ._rows import (
+    affected_from_json,
+    affected_to_json,
+    dedupe_rows,
+    rollup_from_values,
+    services_to_json,
+)
+from ._sql import (
+    HISTORY_COLUMNS,
+    INCIDENT_UPDATES,
+    METRIC_UPDATES,
+    SQLITE,
+    TEMPLATE_UPDATES,
+    on_conflict,
+)
 from ._sql import where as sql_where
 from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SQLiteStore"]
 
 _NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
+
+_HISTORY_STATS = ",\n    ".join(f"{c} REAL" for c in HISTORY_COLUMNS[1:-1])
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS daily_metrics (
@@ -77,6 +92,16 @@ CREATE INDEX IF NOT EXISTS scenario_execution_log_started_at_idx
     ON scenario_execution_log (started_at);
 CREATE INDEX IF NOT EXISTS scenario_execution_log_ended_at_idx
     ON scenario_execution_log (ended_at);
+CREATE TABLE IF NOT EXISTS server_metrics_history (
+    server_id   TEXT    NOT NULL,
+    hour        INTEGER NOT NULL,
+    samples     INTEGER NOT NULL CHECK (samples > 0),
+    {_HISTORY_STATS},
+    status      TEXT    NOT NULL CHECK (status IN ('healthy', 'warning', 'critical')),
+    created_at  INTEGER NOT NULL DEFAULT ({_NOW}),
+    PRIMARY KEY (server_id, hour)
+);
+CREATE INDEX IF NOT EXISTS server_metrics_history_hour_idx ON server_metrics_history (hour);
 """
 
 _COLUMNS = (
@@ -109,6 +134,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _INCIDENT_COLUMNS = "id, pattern, origin_server, affected_servers, intensity, started_at, ended_at"
+
+_HISTORY = "server_id, hour, " + ", ".join(HISTORY_COLUMNS)
+_UPSERT_HISTORY = f"""
+INSERT INTO server_metrics_history ({_HISTORY})
+VALUES ({", ".join("?" * (len(HISTORY_COLUMNS) + 2))})
+{on_conflict("server_id, hour", HISTORY_COLUMNS)}
+"""
 
 # sqlite3.OperationalError covers both "cannot reach the file" and plain SQL mistakes;
 # these messages are the ones that mean "try again later".
@@ -193,7 +225,24 @@ class SQLiteStore:
             cleared = _delete_window(cur, batch.start, batch.end) if batch.clear else 0
             cur.executemany(_UPSERT_METRICS, (_metric_params(r) for r in unique))
             cur.executemany(_UPSERT_INCIDENT, (_incident_params(i) for i in batch.incidents))
+            cur.executemany(_UPSERT_HISTORY, (_rollup_params(r) for r in batch.rollups))
         return Written(len(unique), cleared)
+
+    def query_history(self, server_id: str, start: int, end: int, limit: int,
+                      after: int | None = None) -> list[Rollup]:
+        """A server's hourly rollups in [start, end) (after ``after``), ordered by hour."""
+        sql = (f"SELECT {_HISTORY} FROM server_metrics_history WHERE server_id = ? "
+               "AND hour >= ? AND hour < ? AND hour > ? ORDER BY hour LIMIT ?")
+        floor = after if after is not None else start - 1
+        with self._cursor() as cur:
+            rows = cur.execute(sql, (server_id, start, end, floor, limit)).fetchall()
+        return [rollup_from_values(r[0], r[1], r[2], r[3:-1], r[-1]) for r in rows]
+
+    def prune_history(self, cutoff: int) -> int:
+        """Delete rollups of hours before ``cutoff``."""
+        with self._cursor(write=True) as cur:
+            return int(cur.execute("DELETE FROM server_metrics_history WHERE hour < ?",
+                                   (cutoff,)).rowcount)
 
     def query_metrics(self, query: MetricQuery) -> list[MetricRow]:
         """Rows matching ``query`` ordered by (timestamp, server_id), at most ``query.limit``."""
@@ -304,6 +353,10 @@ def _delete_window(cur: sqlite3.Cursor, start: int, end: int) -> int:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def _rollup_params(rollup: Rollup) -> tuple[Any, ...]:
+    return (rollup.server_id, rollup.start, rollup.samples, *rollup.values, rollup.status)
 
 
 def _metric_params(row: MetricRow) -> tuple[Any, ...]:

@@ -26,6 +26,7 @@ from lib.core import (
     FleetError,
     Incident,
     MetricRow,
+    Rollup,
     ServerTemplate,
     StoreError,
     StoreUnavailable,
@@ -33,12 +34,20 @@ from lib.core import (
     parse_instant,
 )
 
-from ._rows import affected_from_json, dedupe_rows, incident_record
+from ._rows import (
+    affected_from_json,
+    dedupe_rows,
+    incident_record,
+    rollup_from_values,
+    rollup_record,
+)
+from ._sql import HISTORY_COLUMNS
 from .base import MetricQuery, WriteBatch, Written
 
 __all__ = ["SupabaseStore"]
 
 METRICS_TABLE = "daily_metrics"
+HISTORY_TABLE = "server_metrics_history"
 TEMPLATES_TABLE = "server_templates"
 INCIDENTS_TABLE = "scenario_execution_log"
 
@@ -135,6 +144,7 @@ class SupabaseStore:
             "start": format_iso(batch.start), "end": format_iso(batch.end),
             "clear": batch.clear, "rows": [r.as_dict() for r in unique],
             "incidents": [incident_record(i) for i in incidents],
+            "rollups": [rollup_record(r) for r in batch.rollups],
         }
         with _boundary("writing a batch"):
             data = self._client.rpc("write_metrics_batch", {"batch": document}).execute().data
@@ -229,6 +239,31 @@ class SupabaseStore:
         after = None if query.after is None else (format_iso(query.after[0]), query.after[1])
         rows = self._keyset(build, ("timestamp", "server_id"), after, query.limit, METRICS_TABLE)
         return [_metric_from_json(row) for row in rows]
+
+    def query_history(self, server_id: str, start: int, end: int, limit: int,
+                      after: int | None = None) -> list[Rollup]:
+        """A server's hourly rollups in [start, end) (after ``after``), ordered by hour."""
+        if limit <= 0:
+            return []
+
+        def build() -> Builder:
+            request = (self._client.table(HISTORY_TABLE)
+                       .select("server_id,hour," + ",".join(HISTORY_COLUMNS))
+                       .eq("server_id", server_id)
+                       .gte("hour", format_iso(start)).lt("hour", format_iso(end)))
+            return request.gt("hour", format_iso(after)) if after is not None else request
+
+        rows = self._keyset(build, ("hour", "server_id"), None, limit, HISTORY_TABLE)
+        return [_rollup_from_json(row) for row in rows]
+
+    def prune_history(self, cutoff: int) -> int:
+        """Delete rollups of hours before ``cutoff``."""
+        return self._delete(
+            self._client.table(HISTORY_TABLE)
+            .delete(count=CountMethod.exact, returning=ReturnMethod.minimal)
+            .lt("hour", format_iso(cutoff)),
+            HISTORY_TABLE,
+        )
 
     def query_incidents(self, start: int, end: int) -> list[Incident]:
         """Incidents overlapping [start, end), ordered by start then id."""
@@ -376,6 +411,15 @@ def _metric_from_json(row: Row) -> MetricRow:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"malformed row in {METRICS_TABLE}: {exc!r}") from exc
+
+
+def _rollup_from_json(row: Row) -> Rollup:
+    try:
+        return rollup_from_values(str(row["server_id"]), _epoch(row["hour"], HISTORY_TABLE),
+                                  int(row["samples"]), [row[c] for c in HISTORY_COLUMNS[1:-1]],
+                                  str(row["status"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"malformed row in {HISTORY_TABLE}: {exc!r}") from exc
 
 
 def _incident_from_json(row: Row) -> Incident:

@@ -152,15 +152,15 @@ def test_prometheus_down_is_source_unavailable() -> None:
 
 AT = 1_704_277_065
 SNAPSHOT_PROMQL = (
-    'label_replace(1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[60s])),'
+    'label_replace(1 - avg by (instance) (irate(node_cpu_seconds_total{mode="idle"}[60s])),'
     ' "fleet_field", "cpu", "", "")'
     " or label_replace(max by (instance) (1 - node_memory_MemAvailable_bytes"
     ' / node_memory_MemTotal_bytes), "fleet_field", "memory", "", "")'
     ' or label_replace(max by (instance) (1 - node_filesystem_avail_bytes{mountpoint="/"}'
     ' / node_filesystem_size_bytes{mountpoint="/"}), "fleet_field", "disk", "", "")'
-    " or label_replace(sum by (instance) (rate(node_network_receive_bytes_total"
+    " or label_replace(sum by (instance) (irate(node_network_receive_bytes_total"
     '{device!="lo"}[60s])) / 1024, "fleet_field", "network_rx", "", "")'
-    " or label_replace(sum by (instance) (rate(node_network_transmit_bytes_total"
+    " or label_replace(sum by (instance) (irate(node_network_transmit_bytes_total"
     '{device!="lo"}[60s])) / 1024, "fleet_field", "network_tx", "", "")'
     " or label_replace(max by (instance) (app_response_time_seconds) * 1000,"
     ' "fleet_field", "response_time", "", "")'
@@ -447,7 +447,7 @@ def assert_matches(got: Any, expected: Any) -> None:
 def test_round_trip_counters_never_decreased(fleet_prometheus: PrometheusServer) -> None:
     """Every raw sample Prometheus stored (a range selector returns them unresampled) is at
     least the one before, and Prometheus's own resets() agrees — unless the scrapes spanned
-    the weekly counter epoch."""
+    the daily counter epoch."""
     now = time.time()
     epoch_inside = counter_epoch(now) > now - 300
     for metric in ("node_cpu_seconds_total", "node_network_receive_bytes_total",
@@ -461,3 +461,71 @@ def test_round_trip_counters_never_decreased(fleet_prometheus: PrometheusServer)
             assert decreases <= (1 if epoch_inside else 0), (metric, s["metric"])
         resets = fleet_prometheus.query(f"max(resets({metric}[5m]))", at=now)
         assert float(resets[0]["value"][1]) <= (1 if epoch_inside else 0)  # type: ignore[index]
+
+
+# --- a fresh Prometheus scraping every 5 s ------------------------------------------------------
+
+SCRAPE = 5
+RATE_WINDOW = 15
+IDLE = 'node_cpu_seconds_total{mode="idle",instance="%s",cpu="0"}'
+
+
+def mean_cpu(dummy: DummyCollector, server_id: str, start: float, end: float) -> float:
+    """The simulator's CPU averaged over [start, end], each 30-s tick weighted by its share."""
+    total, tick = 0.0, int(start // 30) * 30
+    while tick < end:
+        overlap = min(end, tick + 30) - max(start, tick)
+        if overlap > 0:
+            total += overlap * dummy.snapshot([server_id], tick)[0].row.cpu
+        tick += 30
+    return total / (end - start)
+
+
+def samples(server: PrometheusServer, expr: str, at: float) -> list[float]:
+    """The timestamps of the raw samples of ``expr`` in the 30 s before ``at``."""
+    found = server.query(f"{expr}[30s]", at=at)
+    return [float(t) for t, _ in found[0]["values"]] if found else []  # type: ignore[index]
+
+
+def test_a_fresh_prometheus_reads_the_fleet_from_its_second_scrape(local_api: str) -> None:
+    sim = Simulator(SEED, get_fleet("default"), "Asia/Seoul")
+    dummy = DummyCollector(sim)
+    with running_prometheus([local_api], job="fleet", metrics_path="/api/prometheus",
+                            honor_labels=True, scrape_interval=f"{SCRAPE}s") as server:
+        wait_for_samples(server, 'up{job="fleet"}', 2, timeout=60)
+        time.sleep(1.1)  # the collector asks at whole seconds: both samples before then
+        at = int(time.time())
+        collector = PrometheusCollector(server.url, rate_window=60)
+        try:
+            snaps = {s.row.server_id: s.row for s in collector.snapshot(None, at)}
+        finally:
+            collector.close()
+        checked = 0
+        for server_id in ("api-01", "db-02", "web-05", "worker-01"):
+            times = samples(server, IDLE % server_id, at)
+            assert len(times) >= 2
+            # irate: the last two samples, so the simulator's mean between them
+            expected = mean_cpu(dummy, server_id, times[-2], times[-1])
+            assert snaps[server_id].cpu == pytest.approx(expected, abs=1.0), server_id
+            checked += 1
+        assert checked == 4
+        covered = server_covered_rate_windows(server, dummy)
+        assert covered >= 3
+
+
+def server_covered_rate_windows(server: PrometheusServer, dummy: DummyCollector) -> int:
+    """rate() over 15-s windows, once its scrapes cover one, at instants a few seconds apart
+    (some straddling a tick): within 1 point of the simulator's mean over the samples."""
+    wait_for_samples(server, 'up{job="fleet"}', RATE_WINDOW // SCRAPE + 2, timeout=60)
+    checked = 0
+    for _ in range(4):
+        at = time.time() - 1
+        rate = server.query(
+            f'100 * (1 - rate({IDLE % "api-01"}[{RATE_WINDOW}s]))', at=at)
+        times = [t for t in samples(server, IDLE % "api-01", at) if t > at - RATE_WINDOW]
+        assert len(times) >= 2 and rate
+        got = float(rate[0]["value"][1])  # type: ignore[index]
+        assert got == pytest.approx(mean_cpu(dummy, "api-01", times[0], times[-1]), abs=1.0)
+        checked += 1
+        time.sleep(SCRAPE + 2)
+    return checked

@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-TABLES = ("daily_metrics", "server_templates", "scenario_execution_log")
+TABLES = (
+    "daily_metrics", "server_templates", "scenario_execution_log", "server_metrics_history",
+)
 
 TEST_USER = "fleet"
 TEST_DB = "fleet_test"

@@ -22,7 +22,7 @@ from lib.sim.exposition import CONTENT_TYPE, counter_epoch, fleet_sample, render
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20240101
-# A Wednesday mid-morning (UTC): well inside a counter week, not on a tick boundary.
+# A Wednesday mid-morning (UTC): well inside a counter day, not on a tick boundary.
 AT = parse_instant("2024-01-03T10:17:45Z", "at") + 0.25
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -138,7 +138,7 @@ def test_gauges_equal_the_generator_at_the_same_instant() -> None:
         assert one(series, "node_netstat_Tcp_CurrEstab", **i) == row.connections
         assert snap.uptime is not None
         assert one(series, "app_start_time_seconds", **i) == int(AT) // 30 * 30 - snap.uptime
-        assert one(series, "node_boot_time_seconds", **i) == parse_instant("2024-01-01", "x")
+        assert one(series, "node_boot_time_seconds", **i) == parse_instant("2024-01-03", "x")
         assert len(pick(series, "node_cpu_seconds_total", mode="idle", **i)) == t.cpu_cores
         assert one(series, "node_uname_info", **i, nodename=t.hostname) == 1.0
 
@@ -175,21 +175,23 @@ def counter_matrix(sim: Simulator, instants: Iterable[float]) -> np.ndarray:
     return np.array([list(fleet_sample(sim, t).counters.values()) for t in instants])
 
 
-def test_counters_never_decrease_every_7_seconds_over_an_hour_and_across_midnight() -> None:
+def test_counters_never_decrease_every_7_seconds_within_a_day() -> None:
+    """Between daily epochs (test_counters_restart_at_the_daily_epoch): the morning, and the
+    hour before midnight."""
     sim = simulator()
     midday = np.arange(AT, AT + 3600, 7.0)
     midnight = parse_instant("2024-01-04T00:00:00Z", "t")
-    around_midnight = np.arange(midnight - 1800 - 0.5, midnight + 1800, 7.0)
-    for instants in (midday, around_midnight):
+    before_midnight = np.arange(midnight - 3600 - 0.5, midnight - 0.001, 7.0)
+    for instants in (midday, before_midnight):
         totals = counter_matrix(sim, instants)
         steps = np.diff(totals, axis=0)
         assert (steps >= 0).all()
         assert (steps.sum(axis=0) > 0).all()  # and every counter actually moved
 
 
-def test_counters_are_continuous_at_tick_and_day_boundaries() -> None:
+def test_counters_are_continuous_at_tick_and_hour_boundaries() -> None:
     sim = simulator()
-    for boundary in (int(AT) // 30 * 30 + 30, parse_instant("2024-01-04T00:00:00Z", "t")):
+    for boundary in (int(AT) // 30 * 30 + 30, parse_instant("2024-01-03T11:00:00Z", "t")):
         before = counter_matrix(sim, [boundary - 1e-3])[0]
         at = counter_matrix(sim, [boundary])[0]
         assert (at >= before).all()
@@ -197,16 +199,17 @@ def test_counters_are_continuous_at_tick_and_day_boundaries() -> None:
         assert np.allclose(at, before, rtol=1e-9, atol=1e-3 * 1024 * 20_000)
 
 
-def test_counters_restart_at_the_weekly_epoch() -> None:
+def test_counters_restart_at_the_daily_epoch() -> None:
     sim = simulator()
-    monday = parse_instant("2024-01-08T00:00:00Z", "t")
-    assert counter_epoch(monday - 1) == monday - 7 * DAY
-    assert counter_epoch(monday) == monday
-    before, after = counter_matrix(sim, [monday - 1, monday + 10])
+    midnight = parse_instant("2024-01-08T00:00:00Z", "t")
+    assert counter_epoch(midnight - 1) == midnight - DAY
+    assert counter_epoch(midnight) == midnight
+    assert counter_epoch(midnight + DAY - 0.5) == midnight
+    before, after = counter_matrix(sim, [midnight - 1, midnight + 10])
     assert (before > after).all()
     assert (after >= 0).all()
-    _, series = parse(render_exposition(sim, monday + 10))
-    assert set(pick(series, "node_boot_time_seconds")) == {float(monday)}
+    _, series = parse(render_exposition(sim, midnight + 10))
+    assert set(pick(series, "node_boot_time_seconds")) == {float(midnight)}
 
 
 def test_a_fresh_process_renders_the_same_bytes_and_carries_on() -> None:

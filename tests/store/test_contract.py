@@ -17,7 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lib.core import AffectedServer, Incident, MetricRow, Status, StoreError, StoreUnavailable
+from lib.core import (
+    ROLLUP_METRICS,
+    ROLLUP_STATS,
+    AffectedServer,
+    Incident,
+    MetricRow,
+    Rollup,
+    Status,
+    StoreError,
+    StoreUnavailable,
+)
 from lib.sim import get_fleet
 from lib.store import MetricQuery, MetricStore, WriteBatch, Written
 from lib.store.postgres import PostgresStore, libpq_dsn
@@ -604,3 +614,42 @@ def test_failed_batch_leaves_rows_ground_truth_and_the_clear_undone(backend: Bac
                                          [incident("new", T0, T0 + TICK)], clear=clear))
         assert everything(store) == ordered(before_rows)
         assert store.query_incidents(T0, T0 + 86_400) == before_truth
+
+
+# -- hourly history ------------------------------------------------------------------------------
+
+
+def rollup(server_id: str, hour: int, cpu: float, *, status: Status = "healthy") -> Rollup:
+    values = tuple(None if m == "response_time" else round(cpu + i + 0.25 * k, 2)
+                   for i, m in enumerate(ROLLUP_METRICS) for k in range(len(ROLLUP_STATS)))
+    return Rollup(server_id, T0 + hour * 3600, 6, values, status)
+
+
+def test_history_round_trips_in_hour_order_per_server(store: MetricStore) -> None:
+    written = [rollup("web-01", h, 10.5 + h) for h in (2, 0, 1)] + [rollup("db-01", 0, 3.0)]
+    store.write_batch(WriteBatch(T0, T0 + 86_400, [], [], rollups=written))
+    assert store.query_history("web-01", T0, T0 + 86_400, 10) == sorted(
+        written[:3], key=lambda r: r.start)
+    assert store.query_history("db-01", T0, T0 + 3600, 10) == [written[3]]
+    assert store.query_history("web-01", T0 + 3600, T0 + 7200, 10) == [written[2]]
+
+
+def test_history_pages_by_hour(store: MetricStore) -> None:
+    written = [rollup("api-01", h, 20.0 + h, status="warning") for h in range(30)]
+    store.write_batch(WriteBatch(T0, T0 + 2 * 86_400, [], [], rollups=written))
+    first = store.query_history("api-01", T0, T0 + 2 * 86_400, 12)
+    rest = store.query_history("api-01", T0, T0 + 2 * 86_400, 100, after=first[-1].start)
+    assert first + rest == written
+
+
+def test_history_upsert_replaces_an_hour_and_prune_counts(backend: Backend) -> None:
+    store = backend.store
+    store.write_batch(WriteBatch(T0, T0 + 86_400, [], [],
+                                 rollups=[rollup("web-01", h, 1.0) for h in range(5)]))
+    newer = rollup("web-01", 3, 9.0, status="critical")
+    store.write_batch(WriteBatch(T0, T0 + 86_400, [], [], rollups=[newer]))
+    assert backend.count("server_metrics_history") == 5
+    assert store.query_history("web-01", T0 + 3 * 3600, T0 + 4 * 3600, 5) == [newer]
+    assert store.prune_history(T0 + 2 * 3600) == 2
+    assert [r.start for r in store.query_history("web-01", T0, T0 + 86_400, 9)] == [
+        T0 + h * 3600 for h in (2, 3, 4)]

@@ -1,4 +1,4 @@
--- 005: one batch of the collect -> store pipeline in one transaction. Safe to apply more
+-- 006: one batch of the collect -> store pipeline in one transaction. Safe to apply more
 -- than once (CREATE OR REPLACE cannot change a return type: drop first).
 
 DROP FUNCTION IF EXISTS write_metrics_batch(jsonb);
@@ -13,7 +13,9 @@ DROP FUNCTION IF EXISTS write_metrics_batch(jsonb);
 --            "rows": [{"timestamp": ..., "server_id": ..., "cpu": ..., ...}, ...],
 --            "incidents": [{"id": ..., "pattern": ..., "origin_server": ...,
 --                           "affected_servers": [...], "intensity": ...,
---                           "started_at": ..., "ended_at": ...}, ...]}
+--                           "started_at": ..., "ended_at": ...}, ...],
+--            "rollups": [{"server_id": ..., "hour": ..., "samples": ..., "cpu_min": ...,
+--                         ..., "status": ...}, ...]}
 --
 -- Returns {"rows": metric rows written, "cleared": metric rows the clear deleted}.
 -- SECURITY INVOKER: the caller needs the write
@@ -67,6 +69,46 @@ BEGIN
         affected_servers = EXCLUDED.affected_servers, intensity = EXCLUDED.intensity,
         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
         duration_seconds = EXCLUDED.duration_seconds;
+
+    INSERT INTO server_metrics_history
+        (server_id, hour, samples,
+        cpu_min, cpu_avg, cpu_max, cpu_p95,
+        memory_min, memory_avg, memory_max, memory_p95,
+        disk_min, disk_avg, disk_max, disk_p95,
+        response_time_min, response_time_avg, response_time_max, response_time_p95,
+        network_rx_min, network_rx_avg, network_rx_max, network_rx_p95,
+        network_tx_min, network_tx_avg, network_tx_max, network_tx_p95,
+        connections_min, connections_avg, connections_max, connections_p95,
+        status)
+    SELECT server_id, hour, samples,
+        cpu_min, cpu_avg, cpu_max, cpu_p95,
+        memory_min, memory_avg, memory_max, memory_p95,
+        disk_min, disk_avg, disk_max, disk_p95,
+        response_time_min, response_time_avg, response_time_max, response_time_p95,
+        network_rx_min, network_rx_avg, network_rx_max, network_rx_p95,
+        network_tx_min, network_tx_avg, network_tx_max, network_tx_p95,
+        connections_min, connections_avg, connections_max, connections_p95,
+        status
+    FROM jsonb_to_recordset(coalesce(batch -> 'rollups', '[]'::jsonb)) AS h(
+        server_id varchar(50), hour timestamptz, samples integer,
+        cpu_min numeric, cpu_avg numeric, cpu_max numeric, cpu_p95 numeric,
+        memory_min numeric, memory_avg numeric, memory_max numeric, memory_p95 numeric,
+        disk_min numeric, disk_avg numeric, disk_max numeric, disk_p95 numeric,
+        response_time_min numeric, response_time_avg numeric, response_time_max numeric, response_time_p95 numeric,
+        network_rx_min numeric, network_rx_avg numeric, network_rx_max numeric, network_rx_p95 numeric,
+        network_tx_min numeric, network_tx_avg numeric, network_tx_max numeric, network_tx_p95 numeric,
+        connections_min numeric, connections_avg numeric, connections_max numeric, connections_p95 numeric,
+        status varchar(20))
+    ON CONFLICT (server_id, hour) DO UPDATE SET
+        samples = EXCLUDED.samples,
+        cpu_min = EXCLUDED.cpu_min, cpu_avg = EXCLUDED.cpu_avg, cpu_max = EXCLUDED.cpu_max, cpu_p95 = EXCLUDED.cpu_p95,
+        memory_min = EXCLUDED.memory_min, memory_avg = EXCLUDED.memory_avg, memory_max = EXCLUDED.memory_max, memory_p95 = EXCLUDED.memory_p95,
+        disk_min = EXCLUDED.disk_min, disk_avg = EXCLUDED.disk_avg, disk_max = EXCLUDED.disk_max, disk_p95 = EXCLUDED.disk_p95,
+        response_time_min = EXCLUDED.response_time_min, response_time_avg = EXCLUDED.response_time_avg, response_time_max = EXCLUDED.response_time_max, response_time_p95 = EXCLUDED.response_time_p95,
+        network_rx_min = EXCLUDED.network_rx_min, network_rx_avg = EXCLUDED.network_rx_avg, network_rx_max = EXCLUDED.network_rx_max, network_rx_p95 = EXCLUDED.network_rx_p95,
+        network_tx_min = EXCLUDED.network_tx_min, network_tx_avg = EXCLUDED.network_tx_avg, network_tx_max = EXCLUDED.network_tx_max, network_tx_p95 = EXCLUDED.network_tx_p95,
+        connections_min = EXCLUDED.connections_min, connections_avg = EXCLUDED.connections_avg, connections_max = EXCLUDED.connections_max, connections_p95 = EXCLUDED.connections_p95,
+        status = EXCLUDED.status;
 
     RETURN jsonb_build_object('rows', written, 'cleared', cleared);
 END;
