@@ -71,6 +71,7 @@ class DetectorConfig:
     window: int = 2 * 3600  # seconds of evidence a CUSUM run may span
     merge_gap: int = 30 * 60  # a server's alarms this close are one episode
     extent_z: float = 4.0
+    extent_share: float = 0.25
     extent_gap: int = 3600
     extent_span: int = 12 * 3600
     fresh_after: int = 1800  # a second incident inside an episode: this far into it,
