@@ -70,6 +70,7 @@ class DetectorConfig:
     threshold: float = 7.5
     window: int = 2 * 3600  # seconds of evidence a CUSUM run may span
     merge_gap: int = 30 * 60  # a server's alarms this close are one episode
+    split_quiet: int = 30 * 60  # an alarm run quiet this long may hold a second anomaly
     extent_z: float = 4.0
     extent_share: float = 0.25
     extent_gap: int = 3600

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .baseline import BLOCK, DRIFTING
-from .detect import Detection
+from .detect import TICK_UNIT, Detection
 from .panel import CHANNELS, FloatArray
 
 __all__ = ["ChannelSign", "Episode", "find_episodes"]
@@ -83,9 +83,8 @@ def find_episodes(detection: Detection) -> list[Episode]:
     for col, sid in enumerate(detection.panel.server_ids):
         starts, ends = _runs(detection.alarm[:, col])
         mine: list[Episode] = []
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            last = a + int(np.flatnonzero(hot[a:b, col])[-1]) if hot[a:b, col].any() else a
-            first = _run_start(detection.total[-1, :, col], a, window)
+        for a, last, after in _segments(detection, col, starts.tolist(), ends.tolist(), hot):
+            first = _run_start(detection.total[-1, :, col], a, min(window, a - after))
             if mine and first <= mine[-1].last_extent + gap:
                 # the same anomaly, re-alarmed (a leak's latency phase, a slow ramp)
                 prev = mine.pop()
@@ -94,6 +93,39 @@ def find_episodes(detection: Detection) -> list[Episode]:
         episodes += mine
         episodes += [c for e in mine for c in _fresh_starts(detection, e, window)]
     return sorted(episodes, key=lambda e: (e.onset, e.server_id))
+
+
+def _segments(
+    d: Detection, col: int, starts: list[int], ends: list[int], hot: npt.NDArray[np.bool_]
+) -> list[tuple[int, int, int]]:
+    """(alarm tick, last hot tick, bound) of each anomaly in the server's alarm runs.
+
+    The CUSUM stays over its threshold for up to its window after a strong incident, so one
+    alarm run can hold two incidents. A run splits where the server's evidence was quiet for
+    ``split_quiet`` seconds and then, from the next hot tick on, gained the threshold again;
+    that tick is the second anomaly's alarm, and its onset is sought after the first's last
+    hot tick (the third value; −1 when the run began afresh).
+    """
+    cfg, step = d.config, d.panel.step
+    quiet = max(1, cfg.split_quiet // step)
+    gain = (d.evidence[-1, :, col] - cfg.drift) * (step / TICK_UNIT)
+    out = []
+    for a, b in zip(starts, ends, strict=True):
+        ticks = a + np.flatnonzero(hot[a:b, col])
+        if not len(ticks):
+            out.append((a, a, -1))
+            continue
+        alarm, last, after = a, int(ticks[0]), -1
+        for i in ticks.tolist():
+            if i - last > quiet:
+                sums = np.cumsum(gain[i:b])
+                reach = np.flatnonzero(sums >= cfg.threshold)
+                if len(reach):
+                    out.append((alarm, last, after))
+                    alarm, after = i + int(reach[0]), last
+            last = i
+        out.append((alarm, last, after))
+    return out
 
 
 def _fresh_starts(d: Detection, parent: Episode, window: int) -> list[Episode]:
