@@ -192,9 +192,20 @@ def rank(
         dbs = _jumps(detection, members, [c for c in outsiders if c.evidence["role"] == "db"],
                      config)[:config.upstream_listed]
         outsiders = dbs + [c for c in outsiders if c not in dbs]
-        ranked = ranked[:1] + dbs + ranked[1:]
+        ranked = ranked[:1] + _listed(dbs, ranked[1:]) + ranked[1:]
         outsiders = outsiders[len(dbs):]
+    elif kind == "cascade":
+        # its origin may have been anomalous already (no fresh episode): whoever jumped
+        jumped = _jumps(detection, members, outsiders, config)[:1]
+        ranked = ranked[:1] + _listed(jumped, ranked[1:]) + ranked[1:]
+        outsiders = [c for c in outsiders if c not in jumped]
     return ranked + outsiders
+
+
+def _listed(inserted: Sequence[Candidate], after: Sequence[Candidate]) -> list[Candidate]:
+    """Outsiders moved up the list, scored at least as the candidate they precede."""
+    floor = after[0].score if after else 0.0
+    return [replace(c, score=max(c.score, floor)) for c in inserted]
 
 
 _SPREAD_SIGNS = {
