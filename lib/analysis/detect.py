@@ -82,6 +82,7 @@ class DetectorConfig:
     ramp_ahead: int = 1800
     ramp_low: float = 0.1
     ramp_high: float = 0.6
+    rise_fit: bool = True    # onsets of other rises from a fit of their edge
 
 
 @dataclass

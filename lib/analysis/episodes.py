@@ -189,6 +189,8 @@ def _episode(
     leading = {n for n, s in signs.items() if s.onset <= ts[first] + 600}
     if leading and leading <= set(DRIFTING):  # a resource filling up, nothing else yet
         began = int(ts[_ramp_start(d, col, first, alarm, [CHANNELS.index(n) for n in leading])])
+    elif leading and d.config.rise_fit:
+        began = _rise_start(d, col, first, alarm, [CHANNELS.index(n) for n in leading])
     return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[extent]) + step, first,
                    alarm, last, extent, signs, began)
 
@@ -252,3 +254,57 @@ def _smooth(values: FloatArray, width: int) -> FloatArray:
     out: FloatArray = np.median(np.lib.stride_tricks.sliding_window_view(padded, width, axis=1),
                                 axis=2)
     return out
+
+
+_LOG_CHANNELS = ("latency", "conn", "net")
+
+
+def _rise_start(d: Detection, col: int, first: int, alarm: int, idx: list[int]) -> int:
+    """The onset of a rise (epoch seconds), at most the CUSUM's own estimate.
+
+    CUSUM's run starts once the deviation clears its noise, a good part of the way up a
+    smooth rise. The rising edge — the stretch of the leading channels' mean scaled deviation
+    (10-minute running median at a finer step) that climbs from ``ramp_low`` to
+    ``ramp_high`` of its peak — is fitted as a power of the time since the onset, linear or
+    quadratic, whichever fits better; where it meets zero is the onset. At most ``ramp_back``
+    earlier; a step keeps its tick.
+    """
+    cfg, step = d.config, d.panel.step
+    ts = d.panel.timestamps
+    lo = max(0, first - cfg.ramp_back // step)
+    hi = min(len(ts), alarm + cfg.ramp_ahead // step + 1)
+    if hi - lo < 4:
+        return int(ts[first])
+    base = d.baseline
+    dev = np.nan_to_num(base.z[idx, lo:hi, col] * base.sigma[idx, lo:hi, col])
+    logs = [i for i, c in enumerate(idx) if CHANNELS[c] in _LOG_CHANNELS]
+    dev[logs] = np.expm1(dev[logs])  # in the metric's own units: a ratio, not its log
+    z = np.clip(dev / base.sigma[idx, first, col][:, None], 0.0, None)
+    width = max(1, BLOCK // step // 4)
+    z = _smooth(z, width) if width > 1 else z
+    peaks = z[:, first - lo:].max(axis=1, initial=0.0)
+    if not np.all(peaks > 0):
+        return int(ts[first])
+    rise = (z / peaks[:, None]).mean(axis=0)
+    above = np.flatnonzero(rise[first - lo:] >= cfg.ramp_high)
+    if not len(above):
+        return int(ts[first])
+    top = first - lo + int(above[0])
+    low = np.flatnonzero(rise[:top + 1] < cfg.ramp_low)
+    edge = np.arange(int(low[-1]) + 1 if len(low) else 0, top + 1)
+    if len(edge) < 3:
+        return int(ts[first])
+    t = edge.astype(np.float64)
+    y = rise[edge]
+    best, start = np.inf, float(first - lo)
+    for power in (1.0, 2.0):
+        slope, intercept = np.polyfit(t, y ** (1.0 / power), 1)
+        if slope <= 0:
+            continue
+        fitted = np.clip(slope * t + intercept, 0.0, None) ** power
+        err = float(np.sum((fitted - y) ** 2))
+        if err < best:
+            best, start = err, -intercept / slope
+    start = max(start, 2.0 * edge[0] - edge[-1])  # back at most the edge's own length
+    at = lo * step + start * step  # seconds from the panel's first tick
+    return int(np.clip(ts[0] + at, ts[lo], ts[first]))
