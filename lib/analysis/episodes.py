@@ -231,7 +231,7 @@ def _extent(d: Detection, col: int, first: int, last: int, idx: list[int]) -> in
     base = d.baseline
     off = np.stack([base.frozen(c, col, first, first, hi) / base.sigma[c, first, col]
                     for c in idx])
-    off = _smooth(np.nan_to_num(off, nan=0.0), BLOCK // step)
+    off = _block_median(np.nan_to_num(off, nan=0.0), BLOCK // step)
     # still off: extent_z, and a share of the channel's own peak while it alarmed
     peak = off[:, :last - first + 1].max(axis=1, keepdims=True)
     floor = np.maximum(d.config.extent_z, d.config.extent_share * peak)
@@ -242,6 +242,20 @@ def _extent(d: Detection, col: int, first: int, last: int, idx: list[int]) -> in
     if not len(breaks):
         return last + int(hot[-1])
     return last + int(hot[breaks[0] - 1]) if breaks[0] > 0 else last
+
+
+def _block_median(values: FloatArray, width: int) -> FloatArray:
+    """Each tick replaced by the median of its run of ``width`` ticks (consecutive runs from
+    the first tick): a 10-minute median at a finer step, at a twentieth of a sliding one's
+    cost."""
+    n = values.shape[1]
+    if width <= 1 or n < width:
+        return values
+    runs = -(-n // width)
+    padded = np.pad(values, ((0, 0), (0, runs * width - n)), mode="edge")
+    medians = np.median(padded.reshape(values.shape[0], runs, width), axis=2)
+    out: FloatArray = np.repeat(medians, width, axis=1)[:, :n]
+    return out
 
 
 def _smooth(values: FloatArray, width: int) -> FloatArray:
