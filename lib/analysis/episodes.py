@@ -259,7 +259,7 @@ def _block_median(values: FloatArray, width: int) -> FloatArray:
 
 
 def _smooth(values: FloatArray, width: int) -> FloatArray:
-    """Centred running median over ``width`` ticks along axis 1 (10 minutes of a finer step):
+    """Centred running median over ``width`` ticks along axis 1 (smooths a finer step):
     at 30 s single ticks are noisy enough that some tick is 4 sigma off every hour."""
     if width <= 1 or values.shape[1] < width:
         return values
@@ -278,7 +278,7 @@ def _rise_start(d: Detection, col: int, first: int, alarm: int, idx: list[int]) 
 
     CUSUM's run starts once the deviation clears its noise, a good part of the way up a
     smooth rise. The rising edge — the stretch of the leading channels' mean scaled deviation
-    (10-minute running median at a finer step) that climbs from ``ramp_low`` to
+    (2.5-minute running median at a finer step) that climbs from ``ramp_low`` to
     ``ramp_high`` of its peak — is fitted as a power of the time since the onset, linear or
     quadratic, whichever fits better; where it meets zero is the onset. At most ``ramp_back``
     earlier; a step keeps its tick.
