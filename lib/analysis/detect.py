@@ -70,7 +70,9 @@ class DetectorConfig:
     threshold: float = 7.5
     window: int = 2 * 3600  # seconds of evidence a CUSUM run may span
     merge_gap: int = 30 * 60  # a server's alarms this close are one episode
+    split_quiet: int = 30 * 60  # an alarm run quiet this long may hold a second anomaly
     extent_z: float = 4.0
+    extent_share: float = 0.25
     extent_gap: int = 3600
     extent_span: int = 12 * 3600
     fresh_after: int = 1800  # a second incident inside an episode: this far into it,
@@ -80,6 +82,7 @@ class DetectorConfig:
     ramp_ahead: int = 1800
     ramp_low: float = 0.1
     ramp_high: float = 0.6
+    rise_fit: bool = True    # onsets of other rises from a fit of their edge
 
 
 @dataclass

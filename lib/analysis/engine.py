@@ -126,11 +126,18 @@ def _incident(
         "ranking": [c.as_dict() for c in candidates[:5]],
     }
     return DetectedIncident(
-        start=min(m.began for m in group.members), end=group.end, candidates=tuple(candidates),
+        start=_start(group.members), end=group.end, candidates=tuple(candidates),
         pattern=pattern, confidence=confidence,
         affected=tuple((m.server_id, m.began) for m in group.members),
         kind=group.kind, detected_at=min(m.alarm for m in group.members), evidence=evidence,
     )
+
+
+def _start(members: Sequence[Episode]) -> int:
+    """The incident's start: where its earliest member's rise began (a follower's fitted
+    rise does not move it; its onset estimate, the CUSUM's, does)."""
+    first = min(m.onset for m in members)
+    return min(min(m.began for m in members if m.onset == first), first)
 
 
 def analyze_rows(

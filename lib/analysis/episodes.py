@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .baseline import DRIFTING
-from .detect import Detection
+from .baseline import BLOCK, DRIFTING
+from .detect import TICK_UNIT, Detection
 from .panel import CHANNELS, FloatArray
 
 __all__ = ["ChannelSign", "Episode", "find_episodes"]
@@ -83,9 +83,8 @@ def find_episodes(detection: Detection) -> list[Episode]:
     for col, sid in enumerate(detection.panel.server_ids):
         starts, ends = _runs(detection.alarm[:, col])
         mine: list[Episode] = []
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            last = a + int(np.flatnonzero(hot[a:b, col])[-1]) if hot[a:b, col].any() else a
-            first = _run_start(detection.total[-1, :, col], a, window)
+        for a, last, after in _segments(detection, col, starts.tolist(), ends.tolist(), hot):
+            first = _run_start(detection.total[-1, :, col], a, min(window, a - after))
             if mine and first <= mine[-1].last_extent + gap:
                 # the same anomaly, re-alarmed (a leak's latency phase, a slow ramp)
                 prev = mine.pop()
@@ -94,6 +93,39 @@ def find_episodes(detection: Detection) -> list[Episode]:
         episodes += mine
         episodes += [c for e in mine for c in _fresh_starts(detection, e, window)]
     return sorted(episodes, key=lambda e: (e.onset, e.server_id))
+
+
+def _segments(
+    d: Detection, col: int, starts: list[int], ends: list[int], hot: npt.NDArray[np.bool_]
+) -> list[tuple[int, int, int]]:
+    """(alarm tick, last hot tick, bound) of each anomaly in the server's alarm runs.
+
+    The CUSUM stays over its threshold for up to its window after a strong incident, so one
+    alarm run can hold two incidents. A run splits where the server's evidence was quiet for
+    ``split_quiet`` seconds and then, from the next hot tick on, gained the threshold again;
+    that tick is the second anomaly's alarm, and its onset is sought after the first's last
+    hot tick (the third value; −1 when the run began afresh).
+    """
+    cfg, step = d.config, d.panel.step
+    quiet = max(1, cfg.split_quiet // step)
+    gain = (d.evidence[-1, :, col] - cfg.drift) * (step / TICK_UNIT)
+    out = []
+    for a, b in zip(starts, ends, strict=True):
+        ticks = a + np.flatnonzero(hot[a:b, col])
+        if not len(ticks):
+            out.append((a, a, -1))
+            continue
+        alarm, last, after = a, int(ticks[0]), -1
+        for i in ticks.tolist():
+            if i - last > quiet:
+                sums = np.cumsum(gain[i:b])
+                reach = np.flatnonzero(sums >= cfg.threshold)
+                if len(reach):
+                    out.append((alarm, last, after))
+                    alarm, after = i + int(reach[0]), last
+            last = i
+        out.append((alarm, last, after))
+    return out
 
 
 def _fresh_starts(d: Detection, parent: Episode, window: int) -> list[Episode]:
@@ -157,6 +189,8 @@ def _episode(
     leading = {n for n, s in signs.items() if s.onset <= ts[first] + 600}
     if leading and leading <= set(DRIFTING):  # a resource filling up, nothing else yet
         began = int(ts[_ramp_start(d, col, first, alarm, [CHANNELS.index(n) for n in leading])])
+    elif leading and d.config.rise_fit:
+        began = _rise_start(d, col, first, alarm, [CHANNELS.index(n) for n in leading])
     return Episode(sid, col, int(ts[first]), int(ts[alarm]), int(ts[extent]) + step, first,
                    alarm, last, extent, signs, began)
 
@@ -195,10 +229,96 @@ def _extent(d: Detection, col: int, first: int, last: int, idx: list[int]) -> in
     if not idx or hi <= last + 1:
         return last
     base = d.baseline
-    off = np.stack([base.frozen(c, col, first, last, hi) / base.sigma[c, first, col]
+    off = np.stack([base.frozen(c, col, first, first, hi) / base.sigma[c, first, col]
                     for c in idx])
-    hot = np.flatnonzero(np.nan_to_num(off, nan=0.0).max(axis=0) > d.config.extent_z)
+    off = _block_median(np.nan_to_num(off, nan=0.0), BLOCK // step)
+    # still off: extent_z, and a share of the channel's own peak while it alarmed
+    peak = off[:, :last - first + 1].max(axis=1, keepdims=True)
+    floor = np.maximum(d.config.extent_z, d.config.extent_share * peak)
+    hot = np.flatnonzero((off[:, last - first:] > floor).any(axis=0))
     if len(hot) == 0:
         return last
     breaks = np.flatnonzero(np.diff(np.concatenate([[0], hot])) > d.config.extent_gap // step)
-    return last + int(hot[breaks[0] - 1] if len(breaks) else hot[-1])
+    if not len(breaks):
+        return last + int(hot[-1])
+    return last + int(hot[breaks[0] - 1]) if breaks[0] > 0 else last
+
+
+def _block_median(values: FloatArray, width: int) -> FloatArray:
+    """Each tick replaced by the median of its run of ``width`` ticks (consecutive runs from
+    the first tick): a 10-minute median at a finer step, at a twentieth of a sliding one's
+    cost."""
+    n = values.shape[1]
+    if width <= 1 or n < width:
+        return values
+    runs = -(-n // width)
+    padded = np.pad(values, ((0, 0), (0, runs * width - n)), mode="edge")
+    medians = np.median(padded.reshape(values.shape[0], runs, width), axis=2)
+    out: FloatArray = np.repeat(medians, width, axis=1)[:, :n]
+    return out
+
+
+def _smooth(values: FloatArray, width: int) -> FloatArray:
+    """Centred running median over ``width`` ticks along axis 1 (smooths a finer step):
+    at 30 s single ticks are noisy enough that some tick is 4 sigma off every hour."""
+    if width <= 1 or values.shape[1] < width:
+        return values
+    pad = width // 2
+    padded = np.pad(values, ((0, 0), (pad, width - 1 - pad)), mode="edge")
+    out: FloatArray = np.median(np.lib.stride_tricks.sliding_window_view(padded, width, axis=1),
+                                axis=2)
+    return out
+
+
+_LOG_CHANNELS = ("latency", "conn", "net")
+
+
+def _rise_start(d: Detection, col: int, first: int, alarm: int, idx: list[int]) -> int:
+    """The onset of a rise (epoch seconds), at most the CUSUM's own estimate.
+
+    CUSUM's run starts once the deviation clears its noise, a good part of the way up a
+    smooth rise. The rising edge — the stretch of the leading channels' mean scaled deviation
+    (2.5-minute running median at a finer step) that climbs from ``ramp_low`` to
+    ``ramp_high`` of its peak — is fitted as a power of the time since the onset, linear or
+    quadratic, whichever fits better; where it meets zero is the onset. At most ``ramp_back``
+    earlier; a step keeps its tick.
+    """
+    cfg, step = d.config, d.panel.step
+    ts = d.panel.timestamps
+    lo = max(0, first - cfg.ramp_back // step)
+    hi = min(len(ts), alarm + cfg.ramp_ahead // step + 1)
+    if hi - lo < 4:
+        return int(ts[first])
+    base = d.baseline
+    dev = np.nan_to_num(base.z[idx, lo:hi, col] * base.sigma[idx, lo:hi, col])
+    logs = [i for i, c in enumerate(idx) if CHANNELS[c] in _LOG_CHANNELS]
+    dev[logs] = np.expm1(dev[logs])  # in the metric's own units: a ratio, not its log
+    z = np.clip(dev / base.sigma[idx, first, col][:, None], 0.0, None)
+    width = max(1, BLOCK // step // 4)
+    z = _smooth(z, width) if width > 1 else z
+    peaks = z[:, first - lo:].max(axis=1, initial=0.0)
+    if not np.all(peaks > 0):
+        return int(ts[first])
+    rise = (z / peaks[:, None]).mean(axis=0)
+    above = np.flatnonzero(rise[first - lo:] >= cfg.ramp_high)
+    if not len(above):
+        return int(ts[first])
+    top = first - lo + int(above[0])
+    low = np.flatnonzero(rise[:top + 1] < cfg.ramp_low)
+    edge = np.arange(int(low[-1]) + 1 if len(low) else 0, top + 1)
+    if len(edge) < 3:
+        return int(ts[first])
+    t = edge.astype(np.float64)
+    y = rise[edge]
+    best, start = np.inf, float(first - lo)
+    for power in (1.0, 2.0):
+        slope, intercept = np.polyfit(t, y ** (1.0 / power), 1)
+        if slope <= 0:
+            continue
+        fitted = np.clip(slope * t + intercept, 0.0, None) ** power
+        err = float(np.sum((fitted - y) ** 2))
+        if err < best:
+            best, start = err, -intercept / slope
+    start = max(start, 2.0 * edge[0] - edge[-1])  # back at most the edge's own length
+    at = lo * step + start * step  # seconds from the panel's first tick
+    return int(np.clip(ts[0] + at, ts[lo], ts[first]))

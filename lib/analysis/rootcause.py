@@ -55,6 +55,9 @@ class RootCauseConfig:
     jump_before: int = 2400
     jump_after: int = 1200
     jump_min: float = 3.0
+    second_bonus: float = 5.0  # a member with an anomaly the spread does not explain,
+    second_gap: float = 0.5    # but never above the most likely origin
+    upstream_listed: int = 2   # dbs listed right after the first candidate of waiting servers
 
 
 @dataclass(frozen=True)
@@ -173,12 +176,83 @@ def rank(
         logits.append(logit)
         evidence.append({"role": role, "lag_s": round(lead, 1), "peak": round(peak, 2),
                          "onset": m.onset, "metrics": _metrics(m)})
+    # members with a second anomaly of their own come next after the most likely origin
+    top = max(logits)
+    logits = [min(x + config.second_bonus, top - config.second_gap)
+              if x < top and _unexplained(m, kind) else x
+              for m, x in zip(members, logits, strict=True)]
     weights = np.exp(np.array(logits) - max(logits))
     weights /= weights.sum()
     ranked = [Candidate(m.server_id, float(w), e)
               for m, w, e in zip(members, weights, evidence, strict=True)]
     ranked.sort(key=lambda c: -c.score)
-    return ranked + _outsiders(detection, members, roles, config)
+    outsiders = _outsiders(detection, members, roles, config)
+    if kind == "waiting" or (len(members) == 1 and _waits(members[0], roles)):
+        # what they wait on: the dbs whose deviation jumped most when they began, next
+        dbs = _jumps(detection, members, [c for c in outsiders if c.evidence["role"] == "db"],
+                     config)[:config.upstream_listed]
+        outsiders = dbs + [c for c in outsiders if c not in dbs]
+        ranked = ranked[:1] + _listed(dbs, ranked[1:]) + ranked[1:]
+        outsiders = outsiders[len(dbs):]
+    elif kind == "cascade":
+        # its origin may have been anomalous already (no fresh episode): whoever jumped
+        jumped = _jumps(detection, members, outsiders, config)[:1]
+        ranked = ranked[:1] + _listed(jumped, ranked[1:]) + ranked[1:]
+        outsiders = [c for c in outsiders if c not in jumped]
+    return ranked + outsiders
+
+
+def _listed(inserted: Sequence[Candidate], after: Sequence[Candidate]) -> list[Candidate]:
+    """Outsiders moved up the list, scored at least as the candidate they precede."""
+    floor = after[0].score if after else 0.0
+    return [replace(c, score=max(c.score, floor)) for c in inserted]
+
+
+_SPREAD_SIGNS = {
+    # what a follower shows when the incident spread to it; anything else is a second anomaly
+    "db_lock": frozenset({"latency", "conn"}),
+    "waiting": frozenset({"latency", "conn"}),
+    "cascade": frozenset({"cpu", "memory", "latency", "conn", "net"}),
+}
+
+
+def _unexplained(episode: Episode, kind: str) -> bool:
+    """Whether a member shows channels the incident's spread does not produce (a server
+    waiting on a locked db gains no memory or disk, a saturated one no disk): a second
+    anomaly of its own, which could be what the incident is about."""
+    allowed = _SPREAD_SIGNS.get(kind)
+    return allowed is not None and not episode.channels <= allowed
+
+
+def _waits(episode: Episode, roles: Mapping[str, str]) -> bool:
+    """An api/web server whose connections per traffic rose with nothing else but latency."""
+    return (roles.get(episode.server_id) in ("api", "web") and "conn" in episode.signs
+            and episode.channels <= _SPREAD_SIGNS["waiting"])
+
+
+def _jumps(
+    detection: Detection,
+    members: Sequence[Episode],
+    outsiders: Sequence[Candidate],
+    config: RootCauseConfig,
+) -> list[Candidate]:
+    """``outsiders`` whose deviation jumped by ``jump_min`` when the members began, most
+    first (capped z summed over channels, ``jump_after`` after against ``jump_before``)."""
+    step = detection.panel.step
+    first = min(m.first for m in members)
+    cols = {sid: i for i, sid in enumerate(detection.panel.server_ids)}
+    scored = []
+    for c in outsiders:
+        col = cols[c.server_id]
+        before = deviation(detection, col, max(0, first - config.jump_before // step), first,
+                           config.z_cap)
+        after = deviation(detection, col, first, first + config.jump_after // step + 1,
+                          config.z_cap)
+        jump = float(np.mean(after) - (np.mean(before) if len(before) else 0.0))
+        if jump >= config.jump_min:
+            scored.append((jump, c))
+    scored.sort(key=lambda x: (-x[0], x[1].server_id))
+    return [c for _, c in scored]
 
 
 def _metrics(episode: Episode) -> list[dict[str, object]]:

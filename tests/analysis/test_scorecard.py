@@ -42,7 +42,9 @@ def test_events_are_found_with_few_false_ones(card: Scorecard) -> None:
 def test_root_causes_rank_the_origin_first(card: Scorecard) -> None:
     ours, _, robust = _methods(card)
     assert ours.events.ac[0] >= 0.88         # goal 0.90
-    assert ours.events.ac[2] >= 0.94         # goal 0.98: not reached (level guarded)
+    # goal 0.98: reached pooled on the unseen seeds in two cells of four (0.962-0.991);
+    # here 0.961-0.987 on ~80 detections, so the level is guarded
+    assert ours.events.ac[2] >= 0.95
     by_pattern = ours.events.ac1_by_pattern
     assert by_pattern["cascade_failure"] >= 0.6  # goal 0.85 on 5-10 cases: level guarded
     assert by_pattern["db_lock"] >= 0.85
@@ -59,7 +61,9 @@ def test_a_misplaced_onset_barely_matters(card: Scorecard) -> None:
 
 def test_patterns_are_named(card: Scorecard) -> None:
     ours, _, _ = _methods(card)
-    assert ours.events.pattern_f1 >= 0.74    # goal 0.90: not reached (level guarded)
+    # goal 0.90: reached pooled on the unseen seeds in three cells of four (0.874-0.909);
+    # 0.84-0.89 on this 14-day window: level guarded
+    assert ours.events.pattern_f1 >= 0.80
 
 
 def test_onsets_are_found_quickly(card: Scorecard) -> None:
