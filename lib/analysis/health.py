@@ -101,16 +101,19 @@ def describe_server(
     at: int,
     role: str,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    episodes: list[Episode] | None = None,
 ) -> dict[str, object]:
     """Health, current anomalies with their baselines, and forecasts of one server at ``at``
-    (the last tick at or before it). During an episode the anomalies are measured against
+    (the last tick at or before it); ``episodes`` are ``find_episodes(detection)`` when the
+    caller has them. During an episode the anomalies are measured against
     the baseline frozen at its onset (``since``)."""
     panel = detection.panel
     col = panel.server_ids.index(server_id)
     i = int(np.searchsorted(panel.timestamps, at, side="right")) - 1
     if i < 0:
         raise ValueError(f"no data at or before {format_iso(at)}")
-    episode = _active(find_episodes(detection), server_id, i)
+    episodes = find_episodes(detection) if episodes is None else episodes
+    episode = _active(episodes, server_id, i)
     z, mu, sigma = _against(detection, col, i, episode)
     values = {m: float(panel.values[m][i, col]) for m in ("cpu", "memory", "disk",
                                                           "response_time")}

@@ -174,7 +174,7 @@ def rank(
         if kind in ("db_lock", "waiting") and role == "db":
             logit += config.lock_bonus
         logits.append(logit)
-        evidence.append({"role": role, "lag_s": round(lead, 1), "peak": round(peak, 2),
+        evidence.append({"role": role, "lag_s": round(float(lead), 1), "peak": round(peak, 2),
                          "onset": m.onset, "metrics": _metrics(m)})
     # members with a second anomaly of their own come next after the most likely origin
     top = max(logits)

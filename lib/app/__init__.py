@@ -1,6 +1,7 @@
 """The use cases, one module per endpoint family, without HTTP: each takes backends and raw
 parameter values and returns a Result (payload, data source, freshness).
 
+    analysis     GET /api/analysis/incidents, /server, /servers (lib.analysis on our rows)
     metrics      GET /api/metrics/daily, GET /api/metrics/history
     live         GET /api/monitoring/servers
     performance  GET /api/monitoring/performance
@@ -12,6 +13,13 @@ parameter values and returns a Result (payload, data source, freshness).
 
 from __future__ import annotations
 
+from .analysis import (
+    ANALYSIS_HISTORY_DAYS,
+    ANALYSIS_MAX_DAYS,
+    analyzed_incidents,
+    server_analysis,
+    servers_analysis,
+)
 from .batch import MAX_BATCH_DAYS, authorize_cron, batch_window, generate_batch
 from .live import refresh_latest, servers_snapshot
 from .metrics import DAILY_DEFAULT_LIMIT, DAILY_MAX_LIMIT, RESOLUTIONS, daily_metrics, history
@@ -26,6 +34,8 @@ from .results import Freshness, Result, freshness_of
 from .status import STATUS_BUDGET_SECONDS, status_report
 
 __all__ = [
+    "ANALYSIS_HISTORY_DAYS",
+    "ANALYSIS_MAX_DAYS",
     "DAILY_DEFAULT_LIMIT",
     "DAILY_MAX_LIMIT",
     "MAX_BATCH_DAYS",
@@ -37,6 +47,7 @@ __all__ = [
     "BatchResult",
     "Freshness",
     "Result",
+    "analyzed_incidents",
     "authorize_cron",
     "batch_window",
     "daily_metrics",
@@ -46,6 +57,8 @@ __all__ = [
     "history",
     "performance",
     "refresh_latest",
+    "server_analysis",
+    "servers_analysis",
     "servers_snapshot",
     "status_report",
     "store_window",

@@ -16,6 +16,7 @@ from .errors import (
     StoreError,
     StoreUnavailable,
     UnknownServer,
+    WindowTooLarge,
 )
 from .models import (
     METRIC_COLUMNS,
@@ -82,6 +83,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UnknownServer",
+    "WindowTooLarge",
     "check_instant",
     "check_window",
     "count_ticks",

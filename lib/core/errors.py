@@ -10,6 +10,7 @@ names to each route's own query names (``serverId``, ``from``…).
     ├── ConfigError            a setting in the environment is missing or malformed
     ├── InvalidParameter       a caller passed a bad value (names the parameter)
     │   ├── RangeError         well-formed values that contradict each other or the clock
+    │   ├── WindowTooLarge     a window more than the endpoint serves in a function's time
     │   └── UnknownServer      a server id that is not in the fleet
     ├── AuthError              missing or wrong credentials
     ├── StoreError             the store failed
@@ -29,6 +30,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UnknownServer",
+    "WindowTooLarge",
 ]
 
 
@@ -63,6 +65,10 @@ class InvalidParameter(FleetError):
 class RangeError(InvalidParameter):
     """Well-formed values that contradict each other or the clock (an end before its start,
     an instant in the future, a window too large for its step)."""
+
+
+class WindowTooLarge(InvalidParameter):
+    """A window more than an endpoint can serve within a function's time (the analysis)."""
 
 
 class UnknownServer(InvalidParameter):

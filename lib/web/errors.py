@@ -27,6 +27,7 @@ from lib.core import (
     SourceUnavailable,
     StoreError,
     UnknownServer,
+    WindowTooLarge,
     get_settings,
     redact,
     secrets_of,
@@ -75,6 +76,8 @@ def _fleet_error(request: Request, exc: Exception) -> Response:
         parameter = _parameter(request, exc.parameter)
         if isinstance(exc, UnknownServer):
             return error_response(404, "unknown_server", exc.detail, parameter)
+        if isinstance(exc, WindowTooLarge):
+            return error_response(400, "window_too_large", exc.detail, parameter)
         if isinstance(exc, RangeError):
             return error_response(422, "invalid_range", exc.detail, parameter)
         return error_response(400, "invalid_parameter", exc.detail, parameter)

@@ -69,7 +69,7 @@ _ERROR_SCHEMA = {
     }}},
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Bad parameter", **_ERROR_SCHEMA},
+    400: {"description": "Bad parameter, or a window too large to serve", **_ERROR_SCHEMA},
     414: {"description": "Query string too long", **_ERROR_SCHEMA},
     404: {"description": "Unknown server", **_ERROR_SCHEMA},
     422: {"description": "Contradictory parameters", **_ERROR_SCHEMA},

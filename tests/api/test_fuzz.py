@@ -101,15 +101,19 @@ def assert_no_server_error(response: httpx.Response | Response, path: str) -> No
 # Every check schemathesis has, with two settings of ours: positive data may answer 422 (a
 # combination of individually valid values that contradict each other: an end before its
 # start, a window too large for its step — OpenAPI cannot express those) or 404 (a server the
-# fleet does not have); negative data must be rejected. The batch is called with the secret
-# (ignored_auth checks that it is needed). Loaded when the module is collected
-# (schemathesis' lazy ``from_fixture`` fails under pytest 9); the app reads its backends on
-# each request, so ``fuzz_app`` still sets them up in time.
+# fleet does not have), and the analysis of incidents 400 ``window_too_large`` (a window
+# longer than a function serves in its time); negative data must be rejected. The batch is
+# called with the secret (ignored_auth checks that it is needed). Loaded when the module is
+# collected (schemathesis' lazy ``from_fixture`` fails under pytest 9); the app reads its
+# backends on each request, so ``fuzz_app`` still sets them up in time.
+POSITIVE = ["2xx", "304", "401", "404", "422"]
 SCHEMATHESIS = SchemathesisConfig.from_dict({
     "checks": {
-        "positive_data_acceptance": {"expected-statuses": ["2xx", "304", "401", "404", "422"]},
+        "positive_data_acceptance": {"expected-statuses": POSITIVE},
         "max_response_time": 5.0,
     },
+    "operations": [{"include-path": "/api/analysis/incidents", "checks": {
+        "positive_data_acceptance": {"expected-statuses": [*POSITIVE, "400"]}}}],
     "auth": {"openapi": {"cronBearer": {"bearer": CRON_SECRET}}},
 })
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", combined_app(),
@@ -291,6 +295,10 @@ def test_once_5xx_request_answers_4xx(client: TestClient, url: str, headers: dic
 ST_CONFIG = """
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "304", "401", "404", "422"]
+
+[[operations]]
+include-path = "/api/analysis/incidents"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "304", "401", "404", "422", "400"]
 """
 
 

@@ -430,6 +430,43 @@ def test_round_trip_reads_the_simulated_fleet_back(fleet_prometheus: PrometheusS
         assert_matches(row, by_tick[tick][row.server_id])
 
 
+def test_the_analysis_runs_unchanged_on_rows_read_through_prometheus(
+    fleet_prometheus: PrometheusServer,
+) -> None:
+    """lib.analysis on the rows Prometheus gives back (a real source's rows: no seed, no
+    schedule) reaches what it reaches on the simulator's rows of the same instants."""
+    from lib.analysis import Panel, analyze_panel, describe_server
+
+    sim = Simulator(SEED, get_fleet("default"), "Asia/Seoul")
+    dummy = DummyCollector(sim)
+    up = fleet_prometheus.query('up{job="fleet"}[5m]')[0]
+    first_scrape = float(up["values"][0][0])  # type: ignore[index]
+    time.sleep(max(0.0, first_scrape + 45 - time.time()))  # a tick of safe seconds at least
+    at = settle_in_tick(first_scrape)
+    c = PrometheusCollector(fleet_prometheus.url, rate_window=ROUND_TRIP_WINDOW)
+    try:
+        roles = {t.id: t.role for t in c.servers()}
+        scraped = [r for r in c.window(int(first_scrape), at + 1, 1)
+                   if safe(r.timestamp, first_scrape)]
+    finally:
+        c.close()
+    stamps = sorted({r.timestamp for r in scraped})
+    assert len(stamps) >= 10
+    # the simulator's rows of those instants (a snapshot is stamped with its 30-s tick)
+    simulated = [s.row._replace(timestamp=t) for t in stamps
+                 for s in dummy.snapshot(None, t)]
+    ours, theirs = (analyze_panel(Panel.from_rows(rows, 1), roles)
+                    for rows in (scraped, simulated))
+    assert list(ours.detection.panel.server_ids) == sorted(roles)
+    assert [(i.start, i.origin, i.pattern) for i in ours.incidents] == [
+        (i.start, i.origin, i.pattern) for i in theirs.incidents]
+    for server_id, role in roles.items():
+        got = describe_server(ours.detection, server_id, stamps[-1], role)
+        expected = describe_server(theirs.detection, server_id, stamps[-1], role)
+        assert got["at"] == expected["at"]
+        assert got["health"] == pytest.approx(expected["health"], abs=2), server_id
+
+
 def assert_matches(got: Any, expected: Any) -> None:
     where = (got.server_id, got.timestamp)
     assert (got.memory, got.disk, got.response_time, got.connections) == (
