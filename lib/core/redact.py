@@ -36,7 +36,9 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [
         settings.cron_secret, settings.supabase_service_role_key, settings.supabase_anon_key,
         settings.upstash_redis_rest_token, settings.kv_rest_api_token,
-        settings.prometheus_api_key, settings.onprem_api_key,
+        settings.prometheus_api_key, settings.onprem_api_key, settings.alerts_token,
+        settings.alert_webhook_token, settings.alert_slack_webhook_url,
+        settings.alert_discord_webhook_url,
     ]
     for dsn in (settings.postgres_url, settings.database_url):
         if dsn:

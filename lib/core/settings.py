@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     cloudwatch_period_seconds: int = Field(300, ge=60, le=86_400)
     cloudwatch_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
+    # Alerting (docs/alerts.md): writes need ALERTS_TOKEN (the cron secret is not reused).
+    alerts_token: str | None = None
+    alert_rules_file: str | None = None          # default: the rules that ship (lib/alerts)
+    alert_webhook_url: str | None = None         # Alertmanager webhook v4 JSON
+    alert_webhook_token: str | None = None       # sent as a bearer token to that webhook
+    alert_slack_webhook_url: str | None = None
+    alert_discord_webhook_url: str | None = None
+    alertmanager_url: str | None = None          # forward to POST {url}/api/v2/alerts
+    alert_timeout_seconds: float = Field(5.0, gt=0, le=30)
+    alert_external_url: str | None = None        # links in notifications (the dashboard)
+    alerts_on_poll: bool = True                  # a live poll may run the minute's evaluation
+
     @model_validator(mode="before")
     @classmethod
     def _blank_is_unset(cls, data: object) -> object:

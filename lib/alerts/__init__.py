@@ -1,0 +1,18 @@
+"""Alerting: rules over each tick's values and the analysis, alert states by fingerprint,
+one notification per incident group, silences, acknowledgement (issue 12; docs/alerts.md).
+
+The package is pure apart from ``channels`` (HTTP delivery through an injected
+``httpx.Client``): it sees rows and the analysis, never the simulator or a store.
+"""
+
+from __future__ import annotations
+
+from .model import AlertState, Notification, NotificationAlert, Severity, fingerprint
+
+__all__ = [
+    "AlertState",
+    "Notification",
+    "NotificationAlert",
+    "Severity",
+    "fingerprint",
+]
