@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from .baseline import Baseline, BaselineConfig, compute_baseline
 from .detect import Detection, DetectorConfig, detect
-from .engine import Analysis, AnalysisConfig, DetectedIncident, analyze_panel, analyze_rows
+from .engine import (
+    Analysis,
+    AnalysisConfig,
+    DetectedIncident,
+    analyze_detection,
+    analyze_panel,
+    analyze_rows,
+)
 from .episodes import Episode, find_episodes
 from .forecast import forecast
 from .health import DEFAULT_THRESHOLDS, Thresholds, describe_server, health_score
@@ -50,6 +57,7 @@ __all__ = [
     "Score",
     "Signature",
     "Thresholds",
+    "analyze_detection",
     "analyze_panel",
     "analyze_rows",
     "anomalies_at",

@@ -116,6 +116,18 @@ class Detection:
     alarm: npt.NDArray[np.bool_]  # the server's CUSUM at or above the threshold
     config: DetectorConfig
 
+    def ticks(self, lo: int, hi: int) -> Detection:
+        """Ticks [lo, hi) only (indices): what the detector had seen by tick ``hi - 1``
+        when ``hi`` is the end — every array is causal — over a shorter past."""
+        b, p = self.baseline, self.panel
+        return Detection(
+            Panel(p.timestamps[lo:hi], p.server_ids, p.step,
+                  {m: v[lo:hi] for m, v in p.values.items()}),
+            Baseline(b.values[:, lo:hi], b.mu[:, lo:hi], b.sigma[:, lo:hi], b.z[:, lo:hi],
+                     b.profile[:, lo:hi]),
+            self.evidence[:, lo:hi], self.score[:, lo:hi], self.total[:, lo:hi],
+            self.alarm[lo:hi], self.config)
+
 
 def burst_rates(
     z: FloatArray, held: FloatArray, timestamps: IntArray, step: int, config: DetectorConfig

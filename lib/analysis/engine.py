@@ -25,6 +25,7 @@ __all__ = [
     "Analysis",
     "AnalysisConfig",
     "DetectedIncident",
+    "analyze_detection",
     "analyze_panel",
     "analyze_rows",
 ]
@@ -99,7 +100,15 @@ def analyze_panel(
 ) -> Analysis:
     """Run every stage over ``panel``; ``roles`` maps server id → web|api|db|cache|worker."""
     config = config or AnalysisConfig()
-    detection = detect(panel, config.detector)
+    return analyze_detection(detect(panel, config.detector), roles, config)
+
+
+def analyze_detection(
+    detection: Detection, roles: Mapping[str, str], config: AnalysisConfig | None = None
+) -> Analysis:
+    """The stages after detection: episodes, incidents, root causes and patterns (the
+    alert engine runs them on ``Detection.ticks`` up to each evaluated tick)."""
+    config = config or AnalysisConfig()
     episodes = find_episodes(detection)
     groups = group_episodes(episodes, roles, config.grouping)
     incidents = [_incident(detection, g, episodes, roles, config) for g in groups]

@@ -13,7 +13,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from lib.collectors import simulator_from
 from lib.core import (
@@ -36,6 +36,9 @@ from lib.core import (
 from lib.sim import DEFAULT_STEP, FLEET_PROFILES, MIN_STEP, Fleet, MetricFrame
 
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from lib.alerts.rules import RuleSet
 
 __all__ = ["main"]
 
@@ -364,8 +367,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     start, end = resolve_window(args)
     settings = command_settings(args, sys.stderr)
-    card = evaluation.evaluate(start, end, settings.metrics_seed, settings.fleet_profile,
-                               _parse_step(args.step))
+    card: Any
+    if args.alerts:
+        from lib.app import alert_replay
+
+        card = alert_replay.evaluate_alerts(start, end, settings.metrics_seed,
+                                            settings.fleet_profile, _parse_step(args.step),
+                                            rules=_rules(args, settings))
+    else:
+        card = evaluation.evaluate(start, end, settings.metrics_seed, settings.fleet_profile,
+                                   _parse_step(args.step))
     if args.json:
         json.dump(card.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -382,7 +393,80 @@ def _evaluate_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--step", default=str(DEFAULT_STEP), choices=("600", "30"),
                    help="seconds between ticks (default 600)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--alerts", action="store_true",
+                   help="score the alert engine's notifications instead (docs/alerts.md)")
+    p.add_argument("--file", help="with --alerts: a rules file (default: the defaults)")
     p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_alerts_replay(args: argparse.Namespace) -> int:
+    """Run the alert engine tick by tick over a past window and print every notification it
+    would send, one JSON object per line (no network)."""
+    from lib.app import alert_replay, evaluation
+
+    settings = command_settings(args, sys.stderr)
+    rules = _rules(args, settings)
+    if args.input:
+        roles = evaluation.fleet_roles(settings.fleet_profile)
+        with open(args.input, newline="") as source:
+            result = alert_replay.replay_rows(evaluation.read_rows(source, args.format), roles,
+                                              rules=rules)
+    else:
+        if not (args.start and args.end):
+            raise InvalidParameter("--input", "give --input FILE, or --start and --end")
+        start, end = resolve_window(args)
+        result = alert_replay.replay_window(start, end, settings.metrics_seed,
+                                            settings.fleet_profile, _parse_step(args.step),
+                                            timezone=settings.fleet_timezone, rules=rules)
+    for notification in result.notifications:
+        sys.stdout.write(json.dumps(alert_replay.notification_line(notification)) + "\n")
+    return 0
+
+
+def cmd_alerts_check(args: argparse.Namespace) -> int:
+    """Validate the alert rules file (ALERT_RULES_FILE, or --file) and list its rules."""
+    from lib.alerts.rules import RuleError
+
+    settings = command_settings(args, sys.stderr)
+    try:
+        rules = _rules(args, settings)
+    except RuleError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"error: {problem}\n")
+        return 1
+    where = args.file or settings.alert_rules_file or "the shipped defaults"
+    sys.stdout.write(f"{where}: {len(rules.rules)} rules valid\n")
+    for rule in rules.rules:
+        sys.stdout.write(f"  {rule.name} ({rule.kind})\n")
+    return 0
+
+
+def _rules(args: argparse.Namespace, settings: Settings) -> RuleSet:
+    from lib.alerts.rules import default_rules, load_rules
+
+    path = getattr(args, "file", None) or settings.alert_rules_file
+    return load_rules(path) if path else default_rules()
+
+
+def _alerts_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("alerts", help="the alert engine: replay a window, check the rules",
+                       description="The alert engine (docs/alerts.md).")
+    inner = p.add_subparsers(dest="alerts_command", required=True, parser_class=_Parser)
+    r = inner.add_parser("replay", help="notifications the engine would send over a window",
+                         description=cmd_alerts_replay.__doc__)
+    r.add_argument("--input", help="rows as `export` writes them (else --start/--end)")
+    r.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    r.add_argument("--start", help="window start, ISO 8601 (simulated rows, 7 days of history)")
+    r.add_argument("--end", help="window end (exclusive), ISO 8601")
+    r.add_argument("--step", default=str(DEFAULT_STEP), choices=("600", "30"),
+                   help="seconds between ticks (default 600)")
+    r.add_argument("--file", help="a rules file (default: ALERT_RULES_FILE, else the defaults)")
+    _add_source_options(r)
+    r.set_defaults(handler=cmd_alerts_replay)
+    c = inner.add_parser("check", help="validate the rules file", description=cmd_alerts_check
+                         .__doc__)
+    c.add_argument("--file", help="the rules file (default: ALERT_RULES_FILE)")
+    c.set_defaults(handler=cmd_alerts_check)
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -449,6 +533,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _analyze_parser,
     _evaluate_parser,
     _budget_parser,
+    _alerts_parser,
 ]
 
 

@@ -1,0 +1,472 @@
+"""The alert engine: one evaluation per tick, a pure function of (state, what the tick shows).
+
+Per alert fingerprint: inactive → pending (active, ``for`` not yet served) → firing →
+resolved, with hysteresis (a firing threshold alert holds until its value drops under
+``recover``) and ``keep_firing_for``. Firing alerts are grouped: every alert of a server the
+analysis puts in an incident joins that incident's group (one notification naming its
+origin and pattern); an alert outside every incident is a group of its own, and is inhibited
+while an incident whose origin is upstream of it (db → api → web) fires. A group notifies
+when it starts firing (after ``group_wait``), when it escalates (after ``group_interval``),
+every ``repeat_interval`` until acknowledged, and the moment it resolves.
+
+``step`` returns the new state, the notifications due and the transitions for the history;
+the same inputs always give the same outputs, which is what makes concurrent or retried
+evaluations safe (docs/alerts.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .model import Notification, NotificationAlert, Severity, fingerprint
+from .rules import AdaptiveRule, AnomalyRule, RuleSet, ThresholdRule
+from .silences import Silence, silenced
+
+__all__ = [
+    "DOWNSTREAM",
+    "EngineState",
+    "IncidentView",
+    "ServerTick",
+    "StepResult",
+    "TickInput",
+    "Transition",
+    "step",
+]
+
+# Which roles a failure of each role reaches (inhibition: followers stay quiet).
+DOWNSTREAM: dict[str, frozenset[str]] = {
+    "db": frozenset({"api", "web", "worker"}),
+    "cache": frozenset({"api", "web"}),
+    "api": frozenset({"web"}),
+    "worker": frozenset(),
+    "web": frozenset(),
+}
+SEVERITY_RANK = {"warning": 1, "critical": 2}
+RESOLVED_KEPT = 86_400      # seconds a resolved alert or group stays in the state
+INHIBIT_WINDOW = 2 * 3600   # an incident inhibits standalone followers this long after it starts
+
+
+@dataclass(frozen=True)
+class ServerTick:
+    """One server at the evaluated tick. ``values`` are the metrics (None: no data);
+    ``z`` the deviation from its robust baseline per metric, ``z_sigma`` from the mean/σ
+    one (only when a rule asks for it); ``episode_z`` the largest deviation of the anomaly
+    episode the analysis holds it in now (None: not in one)."""
+
+    server_id: str
+    role: str
+    values: Mapping[str, float | None]
+    z: Mapping[str, float] = field(default_factory=dict)
+    z_sigma: Mapping[str, float] = field(default_factory=dict)
+    episode_z: float | None = None
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident the analysis sees at the tick, from the data up to it."""
+
+    start: int
+    origin: str
+    pattern: str
+    servers: tuple[str, ...]   # in order of onset
+    active: bool               # some member is still off its baseline
+
+
+@dataclass(frozen=True)
+class TickInput:
+    at: int
+    servers: Mapping[str, ServerTick]
+    incidents: Sequence[IncidentView]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One alert changing state (the history)."""
+
+    fingerprint: str
+    labels: Mapping[str, str]
+    from_state: str
+    to_state: str
+    at: int
+    value: float | None
+    group_key: str | None
+
+
+@dataclass
+class EngineState:
+    """Everything the engine remembers between ticks; JSON-ready through ``as_dict``."""
+
+    last_tick: int | None = None
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    silences: list[Silence] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"last_tick": self.last_tick, "alerts": self.alerts, "groups": self.groups,
+                "silences": [s.as_dict() for s in self.silences]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineState:
+        return cls(data.get("last_tick"), copy.deepcopy(dict(data.get("alerts", {}))),
+                   copy.deepcopy(dict(data.get("groups", {}))),
+                   [Silence.from_dict(s) for s in data.get("silences", [])])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    state: EngineState
+    notifications: list[Notification]
+    transitions: list[Transition]
+
+
+# --- conditions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Check:
+    active: bool
+    severity: Severity
+    value: float | None
+    threshold: float | None
+    z: float | None = None  # how unusual the value is for this server (robust z)
+
+
+def _check(rule: Any, server: ServerTick, firing: bool) -> _Check | None:
+    """Whether ``rule`` holds for ``server`` now (None: the rule does not apply)."""
+    if not rule.applies(server.role):
+        return None
+    if isinstance(rule, ThresholdRule):
+        fire = rule.fire_for(server.role)
+        if fire is None:
+            return None
+        level = rule.recover_for(server.role) if firing else fire
+        value = server.values.get(rule.metric)
+        active = value is not None and level is not None and value >= level
+        return _Check(active, rule.severity, value, fire, server.z.get(rule.metric))
+    if isinstance(rule, AnomalyRule):
+        z = server.episode_z
+        severity: Severity = "critical" if z is not None and z >= rule.critical_z \
+            else rule.severity
+        return _Check(z is not None, severity, z, rule.critical_z, z)
+    assert isinstance(rule, AdaptiveRule)
+    zs = server.z_sigma if rule.baseline == "sigma" else server.z
+    z = zs.get(rule.metric)
+    if z is None:
+        return _Check(False, "warning", None, rule.warning_z)
+    level = rule.recover_at if firing else rule.warning_z
+    severity = "critical" if z >= rule.critical_z else "warning"
+    return _Check(z >= level, severity, z, rule.warning_z, z)
+
+
+def _labels(rule: Any, server: ServerTick, severity: str) -> dict[str, str]:
+    metric = getattr(rule, "metric", "anomaly")
+    return {"alertname": rule.name, "server_id": server.server_id, "role": server.role,
+            "metric": metric, "severity": severity, "rule": rule.kind}
+
+
+# --- the step ------------------------------------------------------------------------------
+
+
+def step(state: EngineState, tick: TickInput, rules: RuleSet) -> StepResult:
+    """Evaluate every rule at ``tick`` and advance the alerts, groups and notifications."""
+    new = EngineState.from_dict(state.as_dict())
+    transitions: list[Transition] = []
+    at = tick.at
+    for server in tick.servers.values():
+        for rule in rules.rules:
+            _advance_rule(new, rule, server, at, transitions)
+    _expire(new, at)
+    _assign_groups(new, tick)
+    notifications = _notify(new, tick, rules)
+    new.last_tick = at
+    return StepResult(new, notifications, transitions)
+
+
+def _advance_rule(state: EngineState, rule: Any, server: ServerTick, at: int,
+                  transitions: list[Transition]) -> None:
+    # One fingerprint per rule and server: severity is a label of the notification, not of
+    # the alert's identity, so an escalating anomaly stays one alert.
+    identity = {"alertname": rule.name, "server_id": server.server_id}
+    fp = fingerprint(identity)
+    record = state.alerts.get(fp)
+    current = record["state"] if record else "inactive"
+    check = _check(rule, server, current == "firing")
+    if check is None:
+        return
+    if record is None or current == "resolved":
+        if not check.active:
+            return
+        record = {"labels": _labels(rule, server, check.severity), "state": "inactive",
+                  "active_since": at, "fired_at": None, "resolved_at": None,
+                  "clear_since": None, "group": None, "value": check.value,
+                  "threshold": check.threshold, "severity": check.severity,
+                  "silenced": False, "inhibited": False}
+        state.alerts[fp] = record
+        current = "inactive"
+    record["value"], record["threshold"], record["z"] = check.value, check.threshold, check.z
+    if check.active:
+        if SEVERITY_RANK[check.severity] > SEVERITY_RANK[record["severity"]] \
+                or current != "firing":
+            record["severity"] = check.severity
+            record["labels"] = _labels(rule, server, check.severity)
+        record["clear_since"] = None
+    target = _next_state(record, current, check.active, rule, at)
+    if target != current:
+        _record_transition(state, fp, record, current, target, at, transitions)
+
+
+def _next_state(record: dict[str, Any], current: str, active: bool, rule: Any, at: int) -> str:
+    if current == "inactive":
+        return "firing" if active and rule.for_ == 0 else ("pending" if active else "inactive")
+    if current == "pending":
+        if not active:
+            return "inactive"
+        return "firing" if at - record["active_since"] >= rule.for_ else "pending"
+    # firing
+    if active:
+        return "firing"
+    if record["clear_since"] is None:
+        record["clear_since"] = at
+    return "resolved" if at - record["clear_since"] >= rule.keep_firing_for else "firing"
+
+
+def _record_transition(state: EngineState, fp: str, record: dict[str, Any], current: str,
+                       target: str, at: int, transitions: list[Transition]) -> None:
+    if target == "pending":
+        record["active_since"] = at
+    elif target == "firing":
+        record["fired_at"] = at
+    elif target == "resolved":
+        record["resolved_at"] = at
+    record["state"] = target
+    transitions.append(Transition(fp, dict(record["labels"]), current, target, at,
+                                  record["value"], record["group"]))
+    if target == "inactive":
+        del state.alerts[fp]
+
+
+def _expire(state: EngineState, at: int) -> None:
+    for fp in [f for f, r in state.alerts.items()
+               if r["state"] == "resolved" and at - r["resolved_at"] >= RESOLVED_KEPT]:
+        del state.alerts[fp]
+    for key in [k for k, g in state.groups.items()
+                if g["status"] == "resolved" and at - g["ends_at"] >= RESOLVED_KEPT]:
+        del state.groups[key]
+    state.silences = [s for s in state.silences if s.ends_at > at - RESOLVED_KEPT]
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+
+def _assign_groups(state: EngineState, tick: TickInput) -> None:
+    """Put every firing alert in a group: its server's incident, else its own."""
+    incident_of = _incident_groups(state, tick)
+    for _, record in sorted(state.alerts.items()):
+        record["silenced"] = silenced(state.silences, record["labels"], tick.at)
+        if record["state"] != "firing":
+            continue
+        sid = record["labels"]["server_id"]
+        group = state.groups.get(record["group"] or "")
+        if sid in incident_of:
+            record["group"] = incident_of[sid]
+        elif group is None or group["status"] == "resolved" or group["kind"] == "incident":
+            record["group"] = _standalone_group(state, sid, record, tick.at)
+        state.groups[record["group"]]["servers_seen"].setdefault(sid, tick.at)
+    _inhibit(state, tick)
+
+
+def _incident_groups(state: EngineState, tick: TickInput) -> dict[str, str]:
+    """server id → group key of each active incident. An incident keeps the group it had
+    (the open group sharing a server with it); when the analysis merges two incidents,
+    their groups merge into the one notified first."""
+    out: dict[str, str] = {}
+    # A server's own group (a spike the analysis had not yet called an incident) is
+    # adopted by the incident that follows, so the people notified hear of it once.
+    open_groups = {k: g for k, g in state.groups.items()
+                   if g["status"] in ("pending", "firing")}
+    for view in sorted(tick.incidents, key=lambda v: (v.start, v.origin)):
+        if not view.active:
+            continue
+        seen = {view.origin, *view.servers}
+        matches = sorted(k for k, g in open_groups.items()
+                         if seen & {g["origin"], *g["incident_servers"]})
+        if matches:
+            key = min(matches, key=lambda k: _seniority(open_groups[k]))
+            for other in matches:
+                if other != key:
+                    _absorb(state, open_groups.pop(other), key)
+        else:
+            # Deterministic (concurrent evaluations agree) and never reused: a group that
+            # resolved keeps its key, a new one gets its own.
+            key = "inc-" + fingerprint({"start": str(view.start), "first": view.servers[0],
+                                        "opened": str(tick.at)})
+            state.groups[key] = _new_group(key, "incident", view.start, tick.at)
+            open_groups[key] = state.groups[key]
+        group = state.groups[key]
+        group["kind"] = "incident"
+        group["origin"], group["pattern"] = view.origin, view.pattern
+        group["incident_servers"] = sorted(view.servers)  # what the analysis says now
+        group["starts_at"] = min(group["starts_at"], view.start)
+        group["last_seen"] = tick.at
+        for sid in view.servers:
+            out.setdefault(sid, key)
+    return out
+
+
+def _seniority(group: Mapping[str, Any]) -> tuple[int, int, int]:
+    """Notified groups first (the earliest), then the oldest."""
+    notified = group["notified_at"]
+    return (0 if notified is not None else 1, notified or 0, group["starts_at"])
+
+
+def _absorb(state: EngineState, group: dict[str, Any], into: str) -> None:
+    """``group`` joins ``into``: its alerts move; it resolves with ``into`` if it had
+    notified, silently now if it had not."""
+    survivor = state.groups[into]
+    for sid, since in group["servers_seen"].items():
+        survivor["servers_seen"].setdefault(sid, since)
+    survivor["incident_servers"] = sorted(set(survivor["incident_servers"])
+                                          | set(group["incident_servers"]))
+    survivor["starts_at"] = min(survivor["starts_at"], group["starts_at"])
+    for record in state.alerts.values():
+        if record["group"] == group["key"]:
+            record["group"] = into
+    group["merged_into"] = into
+    if group["notified"] == "firing":
+        group["status"] = "merged"
+    else:
+        group["status"], group["ends_at"] = "resolved", state.last_tick or group["starts_at"]
+
+
+def _standalone_group(state: EngineState, sid: str, record: dict[str, Any], at: int) -> str:
+    key = "srv-" + fingerprint({"server": sid, "since": str(record["fired_at"])})
+    if key not in state.groups:
+        group = _new_group(key, "server", record["fired_at"], at)
+        group["origin"], group["pattern"] = sid, "unknown"
+        state.groups[key] = group
+    return key
+
+
+def _new_group(key: str, kind: str, start: int, at: int) -> dict[str, Any]:
+    return {"key": key, "kind": kind, "status": "pending", "origin": "", "pattern": "unknown",
+            "severity": "warning", "starts_at": start, "ends_at": None, "first_firing": None,
+            "servers_seen": {}, "incident_servers": [], "seq": 0, "notified": None,
+            "notified_at": None, "notified_severity": None, "ack": None, "last_seen": at}
+
+
+def _inhibit(state: EngineState, tick: TickInput) -> None:
+    """Followers are quiet while their origin fires: the members of an incident other than
+    its origin, and standalone alerts downstream of a recent incident's origin."""
+    sources = [g for g in state.groups.values() if g["kind"] == "incident"
+               and g["status"] != "resolved" and tick.at - g["starts_at"] <= INHIBIT_WINDOW]
+    for record in state.alerts.values():
+        if record["state"] != "firing":
+            record["inhibited"] = False
+            continue
+        labels, group = record["labels"], state.groups[record["group"]]
+        if group["kind"] == "incident":
+            record["inhibited"] = labels["server_id"] != group["origin"]
+        else:
+            record["inhibited"] = any(
+                labels["role"] in DOWNSTREAM.get(_role_of(tick, g["origin"]), frozenset())
+                for g in sources)
+
+
+def _role_of(tick: TickInput, server_id: str) -> str:
+    server = tick.servers.get(server_id)
+    return server.role if server is not None else ""
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def _notify(state: EngineState, tick: TickInput, rules: RuleSet) -> list[Notification]:
+    routing, at = rules.settings, tick.at
+    members: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for fp, record in sorted(state.alerts.items()):
+        if record["group"] is not None and record["state"] in ("firing", "resolved"):
+            members.setdefault(record["group"], []).append((fp, record))
+    out = []
+    for key, group in sorted(state.groups.items()):
+        if group["status"] == "merged":
+            continue  # resolves with the group it joined, below
+        if group["status"] == "resolved":
+            continue
+        mine = members.get(key, [])
+        firing = [(fp, r) for fp, r in mine if r["state"] == "firing"]
+        notice = _group_notice(group, firing, mine, at, routing)
+        if notice is not None:
+            out.append(_notification(group, notice, firing or mine, at))
+        if group["status"] == "resolved":
+            for merged in sorted(k for k, g in state.groups.items()
+                                 if g["status"] == "merged" and g.get("merged_into") == key):
+                state.groups[merged]["status"] = "resolved"
+                state.groups[merged]["ends_at"] = at
+                out.append(_notification(state.groups[merged], "resolved", [], at))
+    return out
+
+
+def _group_notice(group: dict[str, Any], firing: list[tuple[str, dict[str, Any]]],
+                  mine: list[tuple[str, dict[str, Any]]], at: int, routing: Any
+                  ) -> Literal["new", "escalated", "repeat", "resolved"] | None:
+    loud = [r for _, r in firing if not r["silenced"]]
+    if not firing:
+        group["status"], group["ends_at"] = "resolved", at
+        return "resolved" if group["notified"] == "firing" else None
+    severity = max((r["severity"] for _, r in firing), key=SEVERITY_RANK.__getitem__)
+    group["severity"], group["status"] = severity, "firing"
+    if group["first_firing"] is None:
+        group["first_firing"] = at
+    eligible = group["kind"] == "incident" or (
+        severity in routing.standalone_severities
+        and any((r.get("z") or 0.0) >= routing.standalone_min_z for r in loud))
+    inhibited = group["kind"] == "server" and all(r["inhibited"] for _, r in firing)
+    if not loud or not eligible or inhibited:
+        return None
+    if group["notified"] != "firing":
+        return "new" if at - group["first_firing"] >= routing.group_wait else None
+    changed = SEVERITY_RANK[severity] > SEVERITY_RANK[group["notified_severity"]]
+    if changed and at - group["notified_at"] >= routing.group_interval:
+        group["ack"] = None
+        return "escalated"
+    if group["ack"] is None and at - group["notified_at"] >= routing.repeat_interval:
+        return "repeat"
+    return None
+
+
+def _notification(group: dict[str, Any], reason: str, alerts: list[tuple[str, dict[str, Any]]],
+                  at: int) -> Notification:
+    group["seq"] += 1
+    status: Literal["firing", "resolved"] = "resolved" if reason == "resolved" else "firing"
+    group["notified"], group["notified_at"] = status, at
+    group["notified_severity"] = group["severity"]
+    servers = [group["origin"], *sorted(s for s in group["servers_seen"]
+                                        if s != group["origin"])]
+    listed = tuple(NotificationAlert(
+        fp, "resolved" if status == "resolved" or r["state"] == "resolved" else "firing",
+        dict(r["labels"]), {"summary": _alert_summary(r)}, r["fired_at"] or at,
+        (r["resolved_at"] or at) if status == "resolved" or r["state"] == "resolved" else None,
+        r["value"]) for fp, r in alerts)
+    return Notification(
+        group_key=group["key"], seq=group["seq"], status=status,
+        reason=reason,  # type: ignore[arg-type]
+        at=at, origin=group["origin"], pattern=group["pattern"], severity=group["severity"],
+        servers=tuple(dict.fromkeys(servers)), starts_at=group["starts_at"],
+        ends_at=at if status == "resolved" else None,
+        summary=_summary(group, status, servers), alerts=listed)
+
+
+def _summary(group: dict[str, Any], status: str, servers: list[str]) -> str:
+    what = group["pattern"].replace("_", " ") if group["pattern"] != "unknown" else "anomaly"
+    word = "RESOLVED" if status == "resolved" else group["severity"].upper()
+    others = f" and {len(servers) - 1} more" if len(servers) > 1 else ""
+    return f"[{word}] {what} on {group['origin']}{others}"
+
+
+def _alert_summary(record: Mapping[str, Any]) -> str:
+    labels, value = record["labels"], record["value"]
+    shown = "" if value is None else f" at {value:.4g}"
+    return f"{labels['alertname']} on {labels['server_id']}{shown}"
