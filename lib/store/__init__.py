@@ -6,11 +6,13 @@ remote ones are imported only when the factory picks them.
 
 from __future__ import annotations
 
-from .base import MetricQuery, MetricStore, WriteBatch, Written
+from .base import AlertEvent, MetricQuery, MetricStore, OutboxItem, WriteBatch, Written
 from .factory import get_store
 from .migrate import SQL_DIR, apply_migrations, migration_files
 
 __all__ = [
+    "AlertEvent",
+    "OutboxItem",
     "SQL_DIR",
     "MetricQuery",
     "MetricStore",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from lib.core import Incident, MetricRow, Rollup, ServerTemplate, Status
 
-__all__ = ["MetricQuery", "MetricStore", "WriteBatch", "Written"]
+__all__ = ["AlertEvent", "MetricQuery", "MetricStore", "OutboxItem", "WriteBatch", "Written"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,37 @@ class Written(NamedTuple):
 
     rows: int
     cleared: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One notification for one channel (the alert outbox, sql/007). ``key`` is the
+    notification's deterministic key: (key, channel) is stored once, whoever inserts it."""
+
+    key: str
+    channel: str
+    group_key: str
+    status: str
+    at: int
+    payload: dict[str, Any]
+    attempts: int = 0
+    delivered_at: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One alert changing state (the alert history), keyed (fingerprint, at, to_state)."""
+
+    fingerprint: str
+    at: int
+    to_state: str
+    from_state: str
+    server_id: str
+    severity: str
+    labels: dict[str, str]
+    value: float | None
+    group_key: str | None
 
 
 @runtime_checkable
@@ -112,6 +143,39 @@ class MetricStore(Protocol):
 
     def last_tick(self) -> int | None:
         """The newest stored timestamp, or None when empty."""
+        ...
+
+    # -- the alert engine's state (sql/007; docs/alerts.md) ---------------------------------
+
+    def load_alert_state(self) -> tuple[int, dict[str, Any]] | None:
+        """(version, state document), or None before the first evaluation."""
+        ...
+
+    def save_alert_state(self, state: dict[str, Any], expected: int,
+                         last_tick: int | None) -> bool:
+        """Write ``state`` as version ``expected + 1`` if the stored version is still
+        ``expected`` (0: none stored yet); False when someone wrote first."""
+        ...
+
+    def add_alert_records(self, outbox: Sequence[OutboxItem],
+                          events: Sequence[AlertEvent]) -> int:
+        """Insert outbox items and history events, skipping any already stored; returns how
+        many outbox items were new."""
+        ...
+
+    def pending_notifications(self, limit: int, max_attempts: int) -> list[OutboxItem]:
+        """Undelivered outbox items with fewer than ``max_attempts`` attempts, oldest first."""
+        ...
+
+    def record_delivery(self, key: str, channel: str, delivered_at: int | None,
+                        error: str | None) -> bool:
+        """Count one attempt of an undelivered item and its outcome; False if it was
+        already delivered (another instance got there first)."""
+        ...
+
+    def query_alert_history(self, server_id: str | None, severity: str | None, limit: int,
+                            before: tuple[int, str] | None = None) -> list[AlertEvent]:
+        """State changes, newest first, keyset-paged on (at, fingerprint)."""
         ...
 
     def health(self) -> None:

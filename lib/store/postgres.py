@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,9 +29,11 @@ from lib.core import (
     StoreError,
     StoreUnavailable,
     dsn_passwords,
+    format_iso,
     redact,
 )
 
+from ._alerts import from_event, from_outbox, records_request
 from ._rows import (
     affected_from_json,
     dedupe_rows,
@@ -48,7 +50,7 @@ from ._sql import (
     on_conflict,
 )
 from ._sql import where as sql_where
-from .base import MetricQuery, WriteBatch, Written
+from .base import AlertEvent, MetricQuery, OutboxItem, WriteBatch, Written
 
 __all__ = ["PostgresStore", "libpq_dsn"]
 
@@ -397,6 +399,52 @@ class PostgresStore:
         return self._run(lambda cur: _execute_count(cur, _UPSERT_TEMPLATES, document))
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    # -- the alert engine (sql/007's functions, as the Supabase store calls them) ---------
+
+    def _function(self, name: str, request: Mapping[str, Any]) -> Any:
+        statement = sql.SQL("SELECT {}(%s::jsonb)").format(sql.Identifier(name))
+
+        def work(cur: Cursor) -> Any:
+            cur.execute(statement, (json.dumps(request),))
+            return _one(cur)[0]
+
+        return self._run(work)
+
+    def load_alert_state(self) -> tuple[int, dict[str, Any]] | None:
+        found = self._function("alert_state_load", {})
+        return None if found is None else (int(found["version"]), dict(found["state"]))
+
+    def save_alert_state(self, state: dict[str, Any], expected: int,
+                         last_tick: int | None) -> bool:
+        return bool(self._function("alert_state_save", {
+            "expected": expected, "state": state,
+            "last_tick": None if last_tick is None else format_iso(last_tick)}))
+
+    def add_alert_records(self, outbox: Sequence[OutboxItem],
+                          events: Sequence[AlertEvent]) -> int:
+        if not outbox and not events:
+            return 0
+        added = self._function("alert_records_add", records_request(outbox, events))
+        return int(added["notifications"])
+
+    def pending_notifications(self, limit: int, max_attempts: int) -> list[OutboxItem]:
+        found = self._function("alert_pending", {"limit": limit, "max_attempts": max_attempts})
+        return [from_outbox(r) for r in found]
+
+    def record_delivery(self, key: str, channel: str, delivered_at: int | None,
+                        error: str | None) -> bool:
+        return bool(self._function("alert_delivery_record", {
+            "key": key, "channel": channel, "error": error,
+            "delivered_at": None if delivered_at is None else format_iso(delivered_at)}))
+
+    def query_alert_history(self, server_id: str | None, severity: str | None, limit: int,
+                            before: tuple[int, str] | None = None) -> list[AlertEvent]:
+        found = self._function("alert_history_page", {
+            "server_id": server_id, "severity": severity, "limit": limit,
+            "before_at": None if before is None else format_iso(before[0]),
+            "before_fingerprint": None if before is None else before[1]})
+        return [from_event(r) for r in found]
 
     def health(self) -> None:
         """Return when the database answers a query on the metrics table.

@@ -9,6 +9,7 @@ numbers.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -34,7 +35,7 @@ from ._sql import (
     on_conflict,
 )
 from ._sql import where as sql_where
-from .base import MetricQuery, WriteBatch, Written
+from .base import AlertEvent, MetricQuery, OutboxItem, WriteBatch, Written
 
 __all__ = ["SQLiteStore"]
 
@@ -102,6 +103,42 @@ CREATE TABLE IF NOT EXISTS server_metrics_history (
     PRIMARY KEY (server_id, hour)
 );
 CREATE INDEX IF NOT EXISTS server_metrics_history_hour_idx ON server_metrics_history (hour);
+
+CREATE TABLE IF NOT EXISTS alert_engine_state (
+    id          TEXT    PRIMARY KEY CHECK (id = 'engine'),
+    version     INTEGER NOT NULL CHECK (version > 0),
+    last_tick   INTEGER,
+    state       TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL DEFAULT ({_NOW})
+);
+CREATE TABLE IF NOT EXISTS alert_notifications (
+    key           TEXT    NOT NULL,
+    channel       TEXT    NOT NULL,
+    group_key     TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    at            INTEGER NOT NULL,
+    payload       TEXT    NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    delivered_at  INTEGER,
+    last_error    TEXT,
+    created_at    INTEGER NOT NULL DEFAULT ({_NOW}),
+    PRIMARY KEY (key, channel)
+);
+CREATE INDEX IF NOT EXISTS alert_notifications_pending_idx
+    ON alert_notifications (at) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS alert_history (
+    fingerprint  TEXT    NOT NULL,
+    at           INTEGER NOT NULL,
+    to_state     TEXT    NOT NULL,
+    from_state   TEXT    NOT NULL,
+    server_id    TEXT    NOT NULL,
+    severity     TEXT    NOT NULL,
+    labels       TEXT    NOT NULL,
+    value        REAL,
+    group_key    TEXT,
+    PRIMARY KEY (fingerprint, at, to_state)
+);
+CREATE INDEX IF NOT EXISTS alert_history_at_idx ON alert_history (at DESC, fingerprint);
 """
 
 _COLUMNS = (
@@ -318,6 +355,88 @@ class SQLiteStore:
         with self._cursor() as cur:
             value = cur.execute("SELECT MAX(timestamp) FROM daily_metrics").fetchone()[0]
         return None if value is None else int(value)
+
+    # -- the alert engine (the same tables and semantics as sql/007) -----------------------
+
+    def load_alert_state(self) -> tuple[int, dict[str, Any]] | None:
+        with self._cursor() as cur:
+            row = cur.execute("SELECT version, state FROM alert_engine_state "
+                              "WHERE id = 'engine'").fetchone()
+        return None if row is None else (int(row[0]), json.loads(row[1]))
+
+    def save_alert_state(self, state: dict[str, Any], expected: int,
+                         last_tick: int | None) -> bool:
+        document = json.dumps(state)
+        with self._cursor(write=True) as cur:
+            if expected == 0:
+                cur.execute("INSERT INTO alert_engine_state (id, version, last_tick, state) "
+                            "VALUES ('engine', 1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                            (last_tick, document))
+            else:
+                cur.execute(f"UPDATE alert_engine_state SET version = ?, last_tick = ?, "
+                            f"state = ?, updated_at = {_NOW} "
+                            "WHERE id = 'engine' AND version = ?",
+                            (expected + 1, last_tick, document, expected))
+            return cur.rowcount == 1
+
+    def add_alert_records(self, outbox: Sequence[OutboxItem],
+                          events: Sequence[AlertEvent]) -> int:
+        with self._cursor(write=True) as cur:
+            before = cur.execute("SELECT count(*) FROM alert_notifications").fetchone()[0]
+            cur.executemany(
+                "INSERT INTO alert_notifications (key, channel, group_key, status, at, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, channel) DO NOTHING",
+                [(i.key, i.channel, i.group_key, i.status, i.at, json.dumps(i.payload))
+                 for i in outbox])
+            cur.executemany(
+                "INSERT INTO alert_history (fingerprint, at, to_state, from_state, server_id,"
+                " severity, labels, value, group_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (fingerprint, at, to_state) DO NOTHING",
+                [(e.fingerprint, e.at, e.to_state, e.from_state, e.server_id, e.severity,
+                  json.dumps(e.labels), e.value, e.group_key) for e in events])
+            after = cur.execute("SELECT count(*) FROM alert_notifications").fetchone()[0]
+        return int(after - before)
+
+    def pending_notifications(self, limit: int, max_attempts: int) -> list[OutboxItem]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT key, channel, group_key, status, at, payload, attempts, delivered_at,"
+                " last_error FROM alert_notifications WHERE delivered_at IS NULL"
+                " AND attempts < ? ORDER BY at, key, channel LIMIT ?",
+                (max_attempts, limit)).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8])
+                for r in rows]
+
+    def record_delivery(self, key: str, channel: str, delivered_at: int | None,
+                        error: str | None) -> bool:
+        with self._cursor(write=True) as cur:
+            cur.execute("UPDATE alert_notifications SET attempts = attempts + 1,"
+                        " delivered_at = ?, last_error = ? WHERE key = ? AND channel = ?"
+                        " AND delivered_at IS NULL", (delivered_at, error, key, channel))
+            return cur.rowcount == 1
+
+    def query_alert_history(self, server_id: str | None, severity: str | None, limit: int,
+                            before: tuple[int, str] | None = None) -> list[AlertEvent]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if server_id is not None:
+            clauses.append("server_id = ?")
+            params.append(server_id)
+        if severity is not None:
+            clauses.append("severity = ?")
+            params.append(severity)
+        if before is not None:
+            clauses.append("(at < ? OR (at = ? AND fingerprint < ?))")
+            params += [before[0], before[0], before[1]]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT fingerprint, at, to_state, from_state, server_id, severity, labels,"
+                f" value, group_key FROM alert_history{where}"
+                " ORDER BY at DESC, fingerprint DESC, to_state LIMIT ?",
+                [*params, limit]).fetchall()
+        return [AlertEvent(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8])
+                for r in rows]
 
     def health(self) -> None:
         """Return when the file answers a trivial query on the metrics table."""

@@ -10,7 +10,7 @@ terms, are in docs/supabase-store.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from lib.core import (
     parse_instant,
 )
 
+from ._alerts import from_event, from_outbox, records_request
 from ._rows import (
     affected_from_json,
     dedupe_rows,
@@ -42,7 +43,7 @@ from ._rows import (
     rollup_record,
 )
 from ._sql import HISTORY_COLUMNS
-from .base import MetricQuery, WriteBatch, Written
+from .base import AlertEvent, MetricQuery, OutboxItem, WriteBatch, Written
 
 __all__ = ["SupabaseStore"]
 
@@ -153,6 +154,54 @@ class SupabaseStore:
         ):
             raise StoreError("Supabase answered write_metrics_batch with an unexpected body")
         return Written(len(unique), data["cleared"])
+
+    # -- the alert engine: sql/007's functions over rpc, one request each -----------------
+
+    def _function(self, name: str, request: Mapping[str, Any]) -> Any:
+        with _boundary(f"calling {name}"):
+            return self._client.rpc(name, {"request": dict(request)}).execute().data
+
+    def load_alert_state(self) -> tuple[int, dict[str, Any]] | None:
+        found = self._function("alert_state_load", {})
+        if found is None:
+            return None
+        if not isinstance(found, dict) or "version" not in found or "state" not in found:
+            raise StoreError("Supabase answered alert_state_load with an unexpected body")
+        return int(found["version"]), dict(found["state"])
+
+    def save_alert_state(self, state: dict[str, Any], expected: int,
+                         last_tick: int | None) -> bool:
+        return self._function("alert_state_save", {
+            "expected": expected, "state": state,
+            "last_tick": None if last_tick is None else format_iso(last_tick)}) is True
+
+    def add_alert_records(self, outbox: Sequence[OutboxItem],
+                          events: Sequence[AlertEvent]) -> int:
+        if not outbox and not events:
+            return 0
+        added = self._function("alert_records_add", records_request(outbox, events))
+        if not isinstance(added, dict) or not isinstance(added.get("notifications"), int):
+            raise StoreError("Supabase answered alert_records_add with an unexpected body")
+        return int(added["notifications"])
+
+    def pending_notifications(self, limit: int, max_attempts: int) -> list[OutboxItem]:
+        found = self._function("alert_pending", {"limit": limit, "max_attempts": max_attempts})
+        return [from_outbox(r) for r in _records(found, "alert_pending")]
+
+    def record_delivery(self, key: str, channel: str, delivered_at: int | None,
+                        error: str | None) -> bool:
+        return self._function("alert_delivery_record", {
+            "key": key, "channel": channel, "error": error,
+            "delivered_at": None if delivered_at is None else format_iso(delivered_at)}
+        ) is True
+
+    def query_alert_history(self, server_id: str | None, severity: str | None, limit: int,
+                            before: tuple[int, str] | None = None) -> list[AlertEvent]:
+        found = self._function("alert_history_page", {
+            "server_id": server_id, "severity": severity, "limit": limit,
+            "before_at": None if before is None else format_iso(before[0]),
+            "before_fingerprint": None if before is None else before[1]})
+        return [from_event(r) for r in _records(found, "alert_history_page")]
 
     def _deadline(self) -> Callable[[str], None]:
         """A check that fails an operation of several requests once ``timeout`` has passed."""
@@ -382,6 +431,12 @@ def _after_filter(keys: tuple[str, str], after: tuple[str, str]) -> str:
 
 
 # -- translation of rows ----------------------------------------------------------------------
+
+
+def _records(found: object, function: str) -> list[dict[str, Any]]:
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+        raise StoreError(f"Supabase answered {function} with an unexpected body")
+    return cast(list[dict[str, Any]], found)
 
 
 def _epoch(value: object, table: str) -> int:

@@ -31,6 +31,7 @@ from lib.store import SQL_DIR, apply_migrations, migration_files
 from tests.services.processes import free_port
 
 __all__ = [
+    "ALERT_TABLES",
     "PG_BIN",
     "SQL_DIR",
     "PostgresServer",
@@ -46,9 +47,12 @@ __all__ = [
 ]
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+# The tables the public roles may read (one read policy each), and the alert engine's,
+# which only the service role touches (sql/007).
 TABLES = (
     "daily_metrics", "server_templates", "scenario_execution_log", "server_metrics_history",
 )
+ALERT_TABLES = ("alert_engine_state", "alert_notifications", "alert_history")
 
 TEST_USER = "fleet"
 TEST_DB = "fleet_test"
@@ -103,7 +107,7 @@ def create_database(server: PostgresServer, name: str) -> str:
 def truncate_all(dsn: str) -> None:
     """Empty every table of the schema."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+        conn.execute(f"TRUNCATE {', '.join(TABLES + ALERT_TABLES)} RESTART IDENTITY")
 
 
 def _run_as_server(args: list[str], cwd: Path) -> None:

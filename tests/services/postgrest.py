@@ -210,7 +210,8 @@ class PostgrestEmulator:
             function=sql.Identifier(function), args=named)
         values = [json.dumps(value) for value in arguments.values()]
         body = conn.execute(query, values).fetchone()
-        return _json_response(200, (body[0] if body else "null").encode(), {})
+        text = body[0] if body and body[0] is not None else "null"  # a NULL result
+        return _json_response(200, text.encode(), {})
 
     # -- GET / HEAD -----------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from lib.core import (
     StoreUnavailable,
 )
 from lib.sim import get_fleet
-from lib.store import MetricQuery, MetricStore, WriteBatch, Written
+from lib.store import AlertEvent, MetricQuery, MetricStore, OutboxItem, WriteBatch, Written
 from lib.store.postgres import PostgresStore, libpq_dsn
 from lib.store.sqlite import SQLiteStore
 from tests.services.postgres import PostgresServer, create_database
@@ -653,3 +653,78 @@ def test_history_upsert_replaces_an_hour_and_prune_counts(backend: Backend) -> N
     assert store.prune_history(T0 + 2 * 3600) == 2
     assert [r.start for r in store.query_history("web-01", T0, T0 + 86_400, 9)] == [
         T0 + h * 3600 for h in (2, 3, 4)]
+
+
+# -- the alert engine's state (sql/007) ---------------------------------------------------------
+
+def outbox(key: str, channel: str = "webhook", at: int = T0) -> OutboxItem:
+    return OutboxItem(key, channel, key.split(":")[0], "firing", at,
+                      {"group_key": key.split(":")[0], "servers": ["db-01", "api-01"],
+                       "value": 93.25, "nested": {"ok": True}})
+
+
+def event(fp: str, at: int, to_state: str = "firing", server: str = "db-01") -> AlertEvent:
+    return AlertEvent(fp, at, to_state, "pending", server, "critical",
+                      {"alertname": "CpuCritical", "server_id": server}, 91.5, "g1")
+
+
+def test_alert_state_is_written_only_by_compare_and_set(store: MetricStore) -> None:
+    assert store.load_alert_state() is None
+    first = {"last_tick": T0, "alerts": {"a1": {"state": "firing", "value": 1.5}}}
+    assert store.save_alert_state(first, 0, T0) is True
+    assert store.save_alert_state(first, 0, T0) is False      # already created
+    assert store.load_alert_state() == (1, first)
+    second = {**first, "last_tick": T0 + TICK}
+    assert store.save_alert_state(second, 1, T0 + TICK) is True
+    assert store.save_alert_state({"stale": True}, 1, T0 + TICK) is False  # lost the race
+    assert store.load_alert_state() == (2, second)
+
+
+def test_concurrent_saves_of_one_version_let_exactly_one_win(store: MetricStore) -> None:
+    store.save_alert_state({"n": 0}, 0, T0)
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda n: store.save_alert_state({"n": n}, 1, T0), range(1, 9)))
+    assert won.count(True) == 1
+    version, state = store.load_alert_state() or (0, {})
+    assert version == 2 and state == {"n": won.index(True) + 1}
+
+
+def test_outbox_items_and_events_are_stored_once(store: MetricStore) -> None:
+    items = [outbox("g1:1"), outbox("g1:1", "slack"), outbox("g2:1", at=T0 + TICK)]
+    events = [event("f1", T0), event("f2", T0 + TICK, server="api-01")]
+    assert store.add_alert_records(items, events) == 3
+    assert store.add_alert_records(items, events) == 0       # a retried evaluation
+    assert store.add_alert_records([outbox("g1:2")], []) == 1
+    pending = store.pending_notifications(10, 5)
+    assert [(p.key, p.channel) for p in pending] == [
+        ("g1:1", "slack"), ("g1:1", "webhook"), ("g1:2", "webhook"), ("g2:1", "webhook")]
+    assert pending[1] == OutboxItem("g1:1", "webhook", "g1", "firing", T0,
+                                    items[0].payload, 0, None, None)
+    history = store.query_alert_history(None, None, 10)
+    assert history == [events[1], events[0]]
+
+
+def test_deliveries_count_attempts_and_end_once_delivered(store: MetricStore) -> None:
+    store.add_alert_records([outbox("g1:1"), outbox("g2:1")], [])
+    assert store.record_delivery("g1:1", "webhook", None, "HTTP 500") is True
+    assert store.record_delivery("g1:1", "webhook", None, "timed out") is True
+    [first, second] = store.pending_notifications(10, 5)
+    assert (first.key, first.attempts, first.last_error) == ("g1:1", 2, "timed out")
+    assert store.pending_notifications(10, 2) == [second]    # given up after 2 attempts
+    assert store.record_delivery("g2:1", "webhook", T0 + 5, None) is True
+    assert store.record_delivery("g2:1", "webhook", T0 + 6, None) is False  # already done
+    assert [p.key for p in store.pending_notifications(10, 5)] == ["g1:1"]
+
+
+def test_alert_history_filters_and_pages_newest_first(store: MetricStore) -> None:
+    events = [event(f"f{i}", T0 + (i // 2) * TICK, server=("db-01", "api-01")[i % 2])
+              for i in range(7)]
+    store.add_alert_records([], events)
+    newest = sorted(events, key=lambda e: (e.at, e.fingerprint), reverse=True)
+    page = store.query_alert_history(None, None, 3)
+    assert page == newest[:3]
+    rest = store.query_alert_history(None, None, 10, (page[-1].at, page[-1].fingerprint))
+    assert rest == newest[3:]
+    assert store.query_alert_history("api-01", None, 10) == [
+        e for e in newest if e.server_id == "api-01"]
+    assert store.query_alert_history(None, "warning", 10) == []

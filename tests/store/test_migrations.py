@@ -14,6 +14,7 @@ from psycopg import errors
 
 from lib.store.sqlite import SQLiteStore
 from tests.services.postgres import (
+    ALERT_TABLES,
     TABLES,
     PostgresServer,
     apply_migrations,
@@ -88,8 +89,9 @@ def test_migrations_apply_twice_on_a_fresh_database(postgres_server: PostgresSer
         policies = scalar(conn, "SELECT count(*) FROM pg_policies WHERE schemaname = 'public'")
         views = scalar(conn, "SELECT count(*) FROM pg_views WHERE schemaname = 'public'")
         prune = scalar(conn, "SELECT prune_daily_metrics(now())")
-    assert tables == set(TABLES)
-    assert (policies, views, prune) == (len(TABLES), 3, 0)  # one read policy per table
+    assert tables == set(TABLES) | set(ALERT_TABLES)
+    # one read policy per public table; the alert tables have none (service role only)
+    assert (policies, views, prune) == (len(TABLES), 3, 0)
 
 
 # -- row-level security ---------------------------------------------------------------------
@@ -313,7 +315,8 @@ def test_public_roles_keep_only_select_despite_supabase_defaults(
         for relation in tables_and_views for privilege in TABLE_PRIVILEGES
         if scalar(conn, "SELECT has_table_privilege(%s, %s, %s)", role, relation, privilege)
     }
-    assert held == {(relation, "SELECT") for relation in tables_and_views}
+    assert held == {(relation, "SELECT") for relation in tables_and_views
+                    if relation not in ALERT_TABLES}
     for sequence in relations(conn, "S"):
         for privilege in ("USAGE", "SELECT", "UPDATE"):
             assert not scalar(conn, "SELECT has_sequence_privilege(%s, %s, %s)",
@@ -344,7 +347,7 @@ def test_service_role_writes_and_nothing_more(
     supabase_like: psycopg.Connection[tuple[object, ...]]
 ) -> None:
     conn = supabase_like
-    for table in TABLES:
+    for table in TABLES + ALERT_TABLES:
         held = {p for p in TABLE_PRIVILEGES
                 if scalar(conn, "SELECT has_table_privilege('service_role', %s, %s)", table, p)}
         assert held == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
@@ -358,6 +361,7 @@ def test_service_role_writes_and_nothing_more(
 SQLITE_AFFINITY = {
     "timestamp with time zone": "INTEGER", "bigint": "INTEGER", "integer": "INTEGER",
     "numeric": "REAL", "character varying": "TEXT", "text": "TEXT", "jsonb": "TEXT",
+    "double precision": "REAL",
 }
 
 
@@ -387,7 +391,7 @@ def _sqlite_schema(tmp_path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path)
 
 
-@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("table", TABLES + ALERT_TABLES)
 def test_sqlite_store_has_the_migrations_columns_types_and_unique_keys(
     conn: psycopg.Connection[tuple[object, ...]], tmp_path: Path, table: str
 ) -> None:
