@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 __all__ = [
     "AlertState",
@@ -72,6 +72,17 @@ class Notification:
     @property
     def key(self) -> str:
         return f"{self.group_key}:{self.seq}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (the outbox keeps notifications this way until delivered)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Notification:
+        fields = dict(data)
+        fields["servers"] = tuple(fields["servers"])
+        fields["alerts"] = tuple(NotificationAlert(**a) for a in fields.get("alerts", ()))
+        return cls(**fields)
 
     @property
     def labels(self) -> dict[str, str]:

@@ -22,6 +22,11 @@ class Cache(Protocol):
 
     def set_many(self, items: Mapping[str, str], ttl: int) -> None: ...
 
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Set ``key`` only if it is absent (Redis ``SET NX EX``): True when this call set it.
+        A backend that fails answers True (fail open: the caller's own checks still hold)."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def ping(self) -> bool:

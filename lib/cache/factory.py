@@ -39,6 +39,10 @@ class NullCache:
     def set_many(self, items: Mapping[str, str], ttl: int) -> None:
         return None
 
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """True: with nothing shared there is nothing to contend for."""
+        return True
+
     def delete(self, key: str) -> None:
         return None
 

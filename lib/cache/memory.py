@@ -61,6 +61,20 @@ class MemoryCache:
         """Store ``value`` for ``ttl`` seconds; a ttl below 1 is ignored (Redis refuses it)."""
         self.set_many({key: value}, ttl)
 
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Store ``value`` only if ``key`` holds nothing unexpired; True when stored."""
+        if ttl < 1:
+            return True
+        with self._lock:
+            now = self._clock()
+            if self._get_locked(key, now) is not None:
+                return False
+            self._entries[key] = (now + ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+            return True
+
     def set_many(self, items: Mapping[str, str], ttl: int) -> None:
         """Store every item with the same TTL, evicting the least recently used beyond the bound."""
         if ttl < 1:

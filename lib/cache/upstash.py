@@ -116,6 +116,15 @@ class UpstashCache:
         except Exception as exc:
             self._log_failure("SET", exc)
 
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """SET ``key`` NX EX ``ttl``: True when this call set it; True too when Upstash
+        fails (logged), so a lock never stops the work it guards."""
+        try:
+            return bool(self._redis.set(key, value, nx=True, ex=max(1, ttl)))
+        except Exception as exc:
+            self._log_failure("SET NX", exc)
+            return True
+
     def set_many(self, items: Mapping[str, str], ttl: int) -> None:
         """One SET … EX per item, sent as a single /pipeline request."""
         if not items:

@@ -11,6 +11,7 @@ names to each route's own query names (``serverId``, ``from``…).
     ├── InvalidParameter       a caller passed a bad value (names the parameter)
     │   ├── RangeError         well-formed values that contradict each other or the clock
     │   ├── WindowTooLarge     a window more than the endpoint serves in a function's time
+    │   ├── NotFound           an id that names nothing (an alert group, a silence)
     │   └── UnknownServer      a server id that is not in the fleet
     ├── AuthError              missing or wrong credentials
     ├── StoreError             the store failed
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "FleetError",
     "InvalidParameter",
+    "NotFound",
     "RangeError",
     "SourceUnavailable",
     "StoreError",
@@ -69,6 +71,10 @@ class RangeError(InvalidParameter):
 
 class WindowTooLarge(InvalidParameter):
     """A window more than an endpoint can serve within a function's time (the analysis)."""
+
+
+class NotFound(InvalidParameter):
+    """An id that names nothing (an alert group, a silence)."""
 
 
 class UnknownServer(InvalidParameter):

@@ -9,17 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from lib.alerts.rules import RuleError, RuleSet
 from lib.cache import Cache
 from lib.collectors import Collector
-from lib.core import Settings, get_settings
+from lib.core import ConfigError, Settings, get_settings
 from lib.store import MetricStore
 
+if TYPE_CHECKING:
+    from lib.app.alerts import Sender
+
 __all__ = [
+    "AlertTokenDep",
     "CacheDep",
     "HotCacheDep",
     "CollectorDep",
@@ -35,6 +40,11 @@ __all__ = [
     "provide_now",
     "provide_settings",
     "provide_store",
+    "RulesDep",
+    "SendersDep",
+    "provide_alert_token",
+    "provide_rules",
+    "provide_senders",
     "reset_resources",
 ]
 
@@ -108,6 +118,42 @@ def provide_cron_token(
     return credentials.credentials if credentials is not None else None
 
 
+_alerts_bearer = HTTPBearer(
+    auto_error=False, scheme_name="alertsBearer",
+    description="Authorization: Bearer $ALERTS_TOKEN (alert writes and evaluation)",
+)
+
+
+def provide_alert_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_alerts_bearer)],
+) -> str | None:
+    """The bearer token of an alert write, if the request carries one."""
+    return credentials.credentials if credentials is not None else None
+
+
+def provide_rules() -> RuleSet:
+    """The alert rules: ALERT_RULES_FILE, else the shipped defaults (once per process)."""
+    from lib.alerts.rules import default_rules, load_rules
+
+    def build() -> RuleSet:
+        path = get_settings().alert_rules_file
+        if not path:
+            return default_rules()
+        try:
+            return load_rules(path)
+        except RuleError as exc:
+            raise ConfigError("ALERT_RULES_FILE", exc.problems[0]) from exc
+
+    return _once("rules", build)
+
+
+def provide_senders() -> list[Sender]:
+    """The notification channels the environment configures (none: nothing is sent)."""
+    from lib.alerts.channels import channels_from_settings
+
+    return _once("senders", lambda: list(channels_from_settings(get_settings())))
+
+
 def provide_local() -> bool:
     """Whether this is the local development server (``python -m lib serve`` overrides it)."""
     return False
@@ -121,3 +167,6 @@ CollectorDep = Annotated[Collector, Depends(provide_collector)]
 NowDep = Annotated[int, Depends(provide_now)]
 LocalDep = Annotated[bool, Depends(provide_local)]
 CronTokenDep = Annotated[str | None, Depends(provide_cron_token)]
+AlertTokenDep = Annotated[str | None, Depends(provide_alert_token)]
+RulesDep = Annotated[RuleSet, Depends(provide_rules)]
+SendersDep = Annotated["list[Sender]", Depends(provide_senders)]

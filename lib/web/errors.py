@@ -23,6 +23,7 @@ from lib.core import (
     ConfigError,
     FleetError,
     InvalidParameter,
+    NotFound,
     RangeError,
     SourceUnavailable,
     StoreError,
@@ -76,6 +77,8 @@ def _fleet_error(request: Request, exc: Exception) -> Response:
         parameter = _parameter(request, exc.parameter)
         if isinstance(exc, UnknownServer):
             return error_response(404, "unknown_server", exc.detail, parameter)
+        if isinstance(exc, NotFound):
+            return error_response(404, "not_found", exc.detail, parameter)
         if isinstance(exc, WindowTooLarge):
             return error_response(400, "window_too_large", exc.detail, parameter)
         if isinstance(exc, RangeError):
