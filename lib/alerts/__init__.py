@@ -7,10 +7,12 @@ The package is pure apart from ``channels`` (HTTP delivery through an injected
 
 from __future__ import annotations
 
+from .errors import DeliveryError
 from .model import AlertState, Notification, NotificationAlert, Severity, fingerprint
 
 __all__ = [
     "AlertState",
+    "DeliveryError",
     "Notification",
     "NotificationAlert",
     "Severity",
