@@ -7,11 +7,13 @@ The package is pure apart from ``channels`` (HTTP delivery through an injected
 
 from __future__ import annotations
 
+from .channels import Channel
 from .errors import DeliveryError
 from .model import AlertState, Notification, NotificationAlert, Severity, fingerprint
 
 __all__ = [
     "AlertState",
+    "Channel",
     "DeliveryError",
     "Notification",
     "NotificationAlert",
