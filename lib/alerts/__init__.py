@@ -7,7 +7,7 @@ The package is pure apart from ``channels`` (HTTP delivery through an injected
 
 from __future__ import annotations
 
-from .channels import Channel
+from .channels import Channel, channels_from_settings
 from .errors import DeliveryError
 from .model import AlertState, Notification, NotificationAlert, Severity, fingerprint
 
@@ -18,5 +18,6 @@ __all__ = [
     "Notification",
     "NotificationAlert",
     "Severity",
+    "channels_from_settings",
     "fingerprint",
 ]

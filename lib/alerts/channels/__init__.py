@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import DeliveryError
 from .base import Channel, HTTPChannel
 from .chat import discord_payload, slack_payload
+from .factory import channels_from_settings
 from .render import alertmanager_alerts, webhook_payload
 from .senders import AlertmanagerChannel, DiscordChannel, SlackChannel, WebhookChannel
 
@@ -23,6 +24,7 @@ __all__ = [
     "SlackChannel",
     "WebhookChannel",
     "alertmanager_alerts",
+    "channels_from_settings",
     "discord_payload",
     "slack_payload",
     "webhook_payload",

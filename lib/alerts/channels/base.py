@@ -113,6 +113,10 @@ class HTTPChannel:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r})"
 
+    def send(self, notification: Notification) -> None:
+        """Deliver ``notification``; each channel renders its own payload and ``_post``s it."""
+        raise NotImplementedError
+
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
