@@ -11,10 +11,16 @@ from lib.alerts.channels import alertmanager_alerts, webhook_payload
 from lib.alerts.channels.render import ZERO_TIME, clip, headline, title, utf16_len
 from tests.alerts.samples import API_FP, DB_FP, EXTERNAL, firing, resolved
 
-DB_LABELS_SORTED = {"alertname": "HighMemory", "metric": "memory", "role": "db",
-                    "rule": "memory-static", "server_id": "db-02", "severity": "critical"}
-API_LABELS_SORTED = {"alertname": "HighLatency", "metric": "response_time", "role": "api",
-                     "rule": "latency-adaptive", "server_id": "api-01", "severity": "warning"}
+# the engine's labels, sorted, with the group key added
+DB_LABELS_SORTED = {"alert_group": "inc-0123456789abcdef", "alertname": "HighMemory",
+                    "metric": "memory", "role": "db", "rule": "memory-static",
+                    "server_id": "db-02", "severity": "critical"}
+API_LABELS_SORTED = {"alert_group": "inc-0123456789abcdef", "alertname": "HighLatency",
+                     "metric": "response_time", "role": "api", "rule": "latency-adaptive",
+                     "server_id": "api-01", "severity": "warning"}
+GROUP_ANNOTATIONS = {"origin": "db-02", "pattern": "memory_leak"}
+DB_ANNOTATIONS = {**GROUP_ANNOTATIONS, "summary": "HighMemory on db-02 at 93.2"}
+API_ANNOTATIONS = {**GROUP_ANNOTATIONS, "summary": "HighLatency on api-01 at 850"}
 GROUP_LABELS = {"alertname": "FleetIncident", "origin": "db-02", "pattern": "memory_leak",
                 "severity": "critical"}
 
@@ -25,21 +31,21 @@ def test_webhook_payload_of_a_firing_group_without_links() -> None:
         "status": "firing",
         "alerts": [
             {"status": "firing", "labels": DB_LABELS_SORTED,
-             "annotations": {"summary": "HighMemory on db-02 at 93.2"},
+             "annotations": DB_ANNOTATIONS,
              "startsAt": "2024-01-02T09:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
              "generatorURL": "", "fingerprint": DB_FP, "silenceURL": "", "dashboardURL": "",
              "panelURL": "", "values": {"memory": 93.2},
              "valueString": "[ var='memory' labels={server_id=db-02} value=93.2 ]"},
             {"status": "firing", "labels": API_LABELS_SORTED,
-             "annotations": {"summary": "HighLatency on api-01 at 850"},
+             "annotations": API_ANNOTATIONS,
              "startsAt": "2024-01-02T09:01:00Z", "endsAt": "0001-01-01T00:00:00Z",
              "generatorURL": "", "fingerprint": API_FP, "silenceURL": "", "dashboardURL": "",
              "panelURL": "", "values": {"response_time": 850.0},
              "valueString": "[ var='response_time' labels={server_id=api-01} value=850 ]"},
         ],
         "groupLabels": GROUP_LABELS,
-        "commonLabels": {},
-        "commonAnnotations": {},
+        "commonLabels": {"alert_group": "inc-0123456789abcdef"},
+        "commonAnnotations": GROUP_ANNOTATIONS,
         "externalURL": "",
         "version": "4",
         "groupKey": "inc-0123456789abcdef",
@@ -65,8 +71,8 @@ def test_webhook_payload_of_a_resolved_group_with_links() -> None:
         "receiver": "ops",
         "status": "resolved",
         "groupLabels": GROUP_LABELS,
-        "commonLabels": {},
-        "commonAnnotations": {},
+        "commonLabels": {"alert_group": "inc-0123456789abcdef"},
+        "commonAnnotations": GROUP_ANNOTATIONS,
         "externalURL": "https://fleet.example.com",
         "version": "4",
         "groupKey": "inc-0123456789abcdef",
@@ -86,7 +92,7 @@ def test_webhook_payload_of_a_resolved_group_with_links() -> None:
     window = "from=2024-01-02T08%3A00%3A00Z&to=2024-01-02T09%3A30%3A00Z"
     assert db == {
         "status": "resolved", "labels": DB_LABELS_SORTED,
-        "annotations": {"summary": "HighMemory on db-02 at 93.2"},
+        "annotations": DB_ANNOTATIONS,
         "startsAt": "2024-01-02T09:00:00Z", "endsAt": "2024-01-02T09:30:00Z",
         "generatorURL": f"{EXTERNAL}/?view=alerts&alert={DB_FP}",
         "fingerprint": DB_FP,
@@ -111,15 +117,17 @@ def test_webhook_common_labels_are_the_pairs_every_alert_shares() -> None:
                         annotations={"summary": "x", "runbook": "r"})
     db = replace(db, annotations={"summary": "y", "runbook": "r"})
     payload = webhook_payload(replace(base, alerts=(db, same_role)))
-    assert payload["commonLabels"] == {"role": "db", "severity": "critical"}
-    assert payload["commonAnnotations"] == {"runbook": "r"}
+    assert payload["commonLabels"] == {"alert_group": "inc-0123456789abcdef", "role": "db",
+                                       "severity": "critical"}
+    assert payload["commonAnnotations"] == {**GROUP_ANNOTATIONS, "runbook": "r"}
 
 
 def test_webhook_payload_of_a_group_that_lists_no_alert() -> None:
     # the engine resolves a group merged into another with no alerts of its own
     payload = webhook_payload(replace(resolved(), alerts=()))
     assert payload["alerts"] == []
-    assert payload["commonLabels"] == GROUP_LABELS
+    assert payload["commonLabels"] == {"alert_group": "inc-0123456789abcdef"}
+    assert payload["commonAnnotations"] == {}
     assert payload["title"] == "[RESOLVED] memory leak on db-02 and 1 more server"
 
 
@@ -135,14 +143,10 @@ def test_webhook_values_leave_out_a_missing_or_non_finite_value() -> None:
 
 def test_alertmanager_alerts_of_a_firing_group() -> None:
     assert alertmanager_alerts(firing(), external_url=EXTERNAL) == [
-        {"labels": {"alert_group": "inc-0123456789abcdef", **DB_LABELS_SORTED},
-         "annotations": {"origin": "db-02", "pattern": "memory_leak",
-                         "summary": "HighMemory on db-02 at 93.2"},
+        {"labels": DB_LABELS_SORTED, "annotations": DB_ANNOTATIONS,
          "startsAt": "2024-01-02T09:00:00Z",
          "generatorURL": f"{EXTERNAL}/?view=alerts&alert={DB_FP}"},
-        {"labels": {"alert_group": "inc-0123456789abcdef", **API_LABELS_SORTED},
-         "annotations": {"origin": "db-02", "pattern": "memory_leak",
-                         "summary": "HighLatency on api-01 at 850"},
+        {"labels": API_LABELS_SORTED, "annotations": API_ANNOTATIONS,
          "startsAt": "2024-01-02T09:01:00Z",
          "generatorURL": f"{EXTERNAL}/?view=alerts&alert={API_FP}"},
     ]

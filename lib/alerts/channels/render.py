@@ -21,6 +21,8 @@ __all__ = [
     "DEFAULT_RECEIVER",
     "ZERO_TIME",
     "Links",
+    "alert_annotations",
+    "alert_labels",
     "alert_line",
     "alertmanager_alerts",
     "clip",
@@ -206,22 +208,24 @@ def webhook_payload(
 ) -> dict[str, Any]:
     """Alertmanager's webhook v4 message for ``notification``, with Grafana's extra fields.
 
-    Keys and JSON types are Alertmanager's (checked against a real one in the tests); label
-    maps are sorted by name, as Go writes maps. ``groupKey`` is the engine's group key,
-    ``commonLabels``/``commonAnnotations`` are the pairs every alert shares (the group's own
-    labels when it lists no alert), firing alerts end at ``0001-01-01T00:00:00Z``. Grafana's
-    additions: ``orgId``, ``title``, ``state`` (``alerting``/``ok``), ``message``, and per
-    alert ``silenceURL``, ``dashboardURL``, ``panelURL``, ``values``, ``valueString``.
+    Keys and JSON types are Alertmanager's (checked against a real one in the tests), and each
+    alert's labels and annotations are those ``alertmanager_alerts`` forwards, so Alertmanager's
+    own webhook for them says the same. Maps are sorted by key, as Go writes them.
+    ``groupLabels`` are the group's (``Notification.labels``); ``groupKey`` the engine's group
+    key; ``commonLabels``/``commonAnnotations`` the pairs every alert shares; firing alerts end
+    at ``0001-01-01T00:00:00Z``. Grafana's additions: ``orgId``, ``title``, ``state``
+    (``alerting``/``ok``), ``message``, and per alert ``silenceURL``, ``dashboardURL``,
+    ``panelURL``, ``values``, ``valueString``.
     """
     n, links = notification, Links(external_url)
-    common_labels = _common(a.labels for a in n.alerts) if n.alerts else _sorted(n.labels)
+    labels = [alert_labels(n, a) for a in n.alerts]
     return {
         "receiver": receiver,
         "status": n.status,
         "alerts": [_webhook_alert(n, a, links) for a in n.alerts],
         "groupLabels": _sorted(n.labels),
-        "commonLabels": common_labels,
-        "commonAnnotations": _common(a.annotations for a in n.alerts),
+        "commonLabels": _common(labels) if labels else {GROUP_LABEL: n.group_key},
+        "commonAnnotations": _common(alert_annotations(n, a) for a in n.alerts),
         "externalURL": links.base,
         "version": "4",
         "groupKey": n.group_key,
@@ -241,8 +245,8 @@ def _webhook_alert(n: Notification, alert: NotificationAlert, links: Links) -> d
     shown = f"server_id={server}" if server else ""
     return {
         "status": "resolved" if end is not None else "firing",
-        "labels": _sorted(alert.labels),
-        "annotations": _sorted(alert.annotations),
+        "labels": alert_labels(n, alert),
+        "annotations": alert_annotations(n, alert),
         "startsAt": iso(alert.starts_at),
         "endsAt": iso(end) if end is not None else ZERO_TIME,
         "generatorURL": links.generator(alert),
@@ -289,9 +293,8 @@ def alertmanager_alerts(
 ) -> list[dict[str, Any]]:
     """The body of ``POST /api/v2/alerts`` for ``notification``: one postable alert each.
 
-    Labels are the alert's plus ``alert_group`` (the engine's group key, stable for the
-    group's life, so a route can ``group_by: [alert_group]`` to get one notification per
-    incident as we send it). The group's origin and pattern, which the analysis may revise,
+    Labels are the alert's plus ``alert_group`` (so a route can ``group_by: [alert_group]``
+    to get one notification per incident, as we send them); the group's origin and pattern
     are annotations. A firing alert has no ``endsAt`` (Alertmanager then keeps it for its
     ``resolve_timeout``); a resolved one has ``endsAt`` set, which resolves it.
     """
@@ -299,9 +302,8 @@ def alertmanager_alerts(
     alerts = []
     for alert in n.alerts:
         item: dict[str, Any] = {
-            "labels": _sorted({**alert.labels, GROUP_LABEL: n.group_key}),
-            "annotations": _sorted({**alert.annotations, "origin": n.origin,
-                                    "pattern": n.pattern}),
+            "labels": alert_labels(n, alert),
+            "annotations": alert_annotations(n, alert),
             "startsAt": iso(alert.starts_at),
         }
         end = ends_at(n, alert)
@@ -315,6 +317,19 @@ def alertmanager_alerts(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def alert_labels(n: Notification, alert: NotificationAlert) -> dict[str, str]:
+    """An alert's labels as both formats show them: the engine's plus ``alert_group`` (the
+    group key, stable for the group's life: an Alertmanager route can ``group_by`` it)."""
+    return _sorted({**alert.labels, GROUP_LABEL: n.group_key})
+
+
+def alert_annotations(n: Notification, alert: NotificationAlert) -> dict[str, str]:
+    """An alert's annotations plus the group's ``origin`` and ``pattern``, which the
+    analysis may revise while the group lives (so they are not labels)."""
+    return _sorted({**alert.annotations, "origin": n.origin, "pattern": n.pattern})
+
 
 
 def _sorted(mapping: Mapping[str, str]) -> dict[str, str]:
