@@ -13,6 +13,7 @@ pytest_plugins: list[str] = [
     "tests.services.onprem",
     "tests.services.moto",
     "tests.services.receiver",
+    "tests.services.alertmanager",
 ]
 
 
