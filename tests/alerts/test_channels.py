@@ -236,6 +236,16 @@ def test_an_answer_that_echoes_secrets_is_masked(receiver: Receiver, client: htt
         assert not error.retryable
 
 
+def test_a_secret_across_the_cut_of_a_long_answer_is_masked(
+    receiver: Receiver, client: httpx.Client
+) -> None:
+    # the answer is quoted up to 200 characters: masking comes first, so no half token shows
+    receiver.respond(500, "x" * 190 + " slackSecret9Zq4 " + "y" * 100)
+    error = _send_failing(MAKERS["slack"](receiver.url, client))
+    assert error.detail.endswith("x *** " + "y" * 5 + "…")  # 190 + 5 + 5 = 200
+    assert "slackSec" not in error.detail
+
+
 def test_failures_log_no_secret(
     receiver: Receiver, client: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -137,13 +137,13 @@ class HTTPChannel:
                                          timeout=self._timeout, follow_redirects=False)
         except httpx.TimeoutException as exc:
             raise self._failure(
-                f"timed out after {self._timeout_seconds:g} s ({type(exc).__name__})", exc,
+                f"timed out after {self._timeout_seconds:g} s ({type(exc).__name__})",
                 retryable=True) from self._cause(exc)
         except _RETRYABLE_TRANSPORT as exc:
-            raise self._failure(f"could not reach it ({type(exc).__name__})", exc,
+            raise self._failure(f"could not reach it ({type(exc).__name__})",
                                 retryable=True) from self._cause(exc)
         except httpx.HTTPError as exc:
-            raise self._failure(f"request failed ({type(exc).__name__})", exc,
+            raise self._failure(f"request failed ({type(exc).__name__})",
                                 retryable=False) from self._cause(exc)
         if response.is_success:
             logger.debug("alert channel %s: delivered to %s (HTTP %d)", self.name, self.host,
@@ -155,19 +155,15 @@ class HTTPChannel:
         code = response.status_code
         hint = " (redirects are not followed: check the URL)" if response.is_redirect else ""
         retryable = code in RETRYABLE_STATUSES or code >= 500
-        error = self._error(f"HTTP {code} {response.reason_phrase}{hint}{self._snippet(response)}",
-                            retryable=retryable, status=code,
-                            retry_after=_retry_after(response) if retryable else None)
-        logger.warning("alert channel failed: %s (retryable: %s)", error, retryable)
-        return error
+        problem = f"HTTP {code} {response.reason_phrase}{hint}{self._snippet(response)}"
+        return self._failure(problem, retryable=retryable, status=code,
+                             retry_after=_retry_after(response) if retryable else None)
 
-    def _failure(self, problem: str, exc: Exception, *, retryable: bool) -> DeliveryError:
-        error = self._error(problem, retryable=retryable)
-        logger.warning("alert channel failed: %s (retryable: %s)", error, retryable)
+    def _failure(self, problem: str, **details: Any) -> DeliveryError:
+        """The DeliveryError for ``problem`` (redacted), logged once as a warning."""
+        error = DeliveryError(self.name, self._redact(f"{self.host}: {problem}"), **details)
+        logger.warning("alert channel failed: %s (retryable: %s)", error, error.retryable)
         return error
-
-    def _error(self, problem: str, **details: Any) -> DeliveryError:
-        return DeliveryError(self.name, self._redact(f"{self.host}: {problem}"), **details)
 
     def _cause(self, exc: Exception) -> Exception | None:
         """``exc`` to chain, unless its text would show a secret in a logged traceback."""
@@ -178,8 +174,9 @@ class HTTPChannel:
         return redact(text, self._secrets)
 
     def _snippet(self, response: httpx.Response) -> str:
+        """``: <the start of the answer>``, masked before it is cut (no half secret shows)."""
         try:
-            text = " ".join(response.text.split())
+            text = self._redact(" ".join(response.text.split()))
         except (UnicodeDecodeError, LookupError):
             return ""
         if not text:
