@@ -8,6 +8,7 @@ rest (``… and 12 more servers``), other text is cut with an ellipsis (``clip``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..model import Notification
@@ -43,18 +44,24 @@ def _tone(n: Notification) -> str:
     return "resolved" if n.status == "resolved" else n.severity
 
 
-def _more(what: str) -> Any:
+def _more(what: str) -> Callable[[int], str]:
+    """``… and 3 more servers`` for a list that shows only part of its entries."""
     return lambda hidden: f"… and {hidden} more {what}{'s' if hidden != 1 else ''}"
 
 
-def _alerts_text(n: Notification, limit: int, *, escape: Any = str, utf16: bool = False) -> str:
+def _alerts_text(
+    n: Notification, limit: int, *, escape: Callable[[str], str] = str, utf16: bool = False
+) -> str:
     """One ``• line`` per alert (at most MAX_ALERT_LINES), within ``limit``."""
     lines = [clip(f"• {escape(alert_line(a))}", MAX_LINE) for a in n.alerts]
     return fit_list(lines, limit, sep="\n", more=_more("alert"), max_items=MAX_ALERT_LINES,
                     utf16=utf16)
 
 
-def _facts(n: Notification, code: Any, date: Any, text: Any = str) -> list[tuple[str, str]]:
+def _facts(
+    n: Notification, code: Callable[[str], str], date: Callable[[int], str],
+    text: Callable[[str], str] = str,
+) -> list[tuple[str, str]]:
     """Status, severity, origin, pattern, start (and end) in words."""
     facts = [
         ("Status", "RESOLVED" if n.status == "resolved" else "FIRING"),
