@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real services the tests start (redis-server, PostgreSQL 15, Prometheus and
-# node_exporter) from Debian's packages when they are missing. Needs root or sudo.
+# Installs the real services the tests start (redis-server, PostgreSQL 15, Prometheus,
+# node_exporter and Alertmanager) from Debian's packages when they are missing. Needs root or
+# sudo.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

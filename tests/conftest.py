@@ -12,6 +12,8 @@ pytest_plugins: list[str] = [
     "tests.services.prometheus",
     "tests.services.onprem",
     "tests.services.moto",
+    "tests.services.receiver",
+    "tests.services.alertmanager",
 ]
 
 

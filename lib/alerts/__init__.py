@@ -7,12 +7,17 @@ The package is pure apart from ``channels`` (HTTP delivery through an injected
 
 from __future__ import annotations
 
+from .channels import Channel, channels_from_settings
+from .errors import DeliveryError
 from .model import AlertState, Notification, NotificationAlert, Severity, fingerprint
 
 __all__ = [
     "AlertState",
+    "Channel",
+    "DeliveryError",
     "Notification",
     "NotificationAlert",
     "Severity",
+    "channels_from_settings",
     "fingerprint",
 ]
