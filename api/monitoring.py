@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from mangum import Mangum
 
 from lib.app import PERFORMANCE_MAX_DAYS, PERFORMANCE_MAX_POINTS, performance, servers_snapshot
+from lib.app.alerts import evaluate_on_poll
 from lib.core import MIN_STEP
 from lib.web import (
     ERROR_RESPONSES,
@@ -19,6 +20,8 @@ from lib.web import (
     CollectorDep,
     HotCacheDep,
     NowDep,
+    RulesDep,
+    SendersDep,
     SettingsDep,
     StoreDep,
     create_app,
@@ -36,13 +39,22 @@ def get_servers(
     cache: CacheDep,
     settings: SettingsDep,
     now: NowDep,
+    store: StoreDep,
+    rules: RulesDep,
+    senders: SendersDep,
+    background: BackgroundTasks,
     server_id: Annotated[str | None, Query(alias="serverId", description="one server")] = None,
     at: Annotated[str | None, Query(description="an instant, not in the future (default: now)")
                   ] = None,
 ) -> Response:
     """Live snapshot of every server (or one), read through the cache."""
-    return respond(servers_snapshot(collector, hot, cache, settings, now, at=at,
-                                    server_id=server_id))
+    response = respond(servers_snapshot(collector, hot, cache, settings, now, at=at,
+                                        server_id=server_id))
+    if settings.alerts_on_poll and at is None:
+        # after the answer: this minute's alert evaluation, if nobody has run it yet
+        background.add_task(evaluate_on_poll, store, collector, hot, cache, now, rules,
+                            senders)
+    return response
 
 
 @router.get("/api/monitoring/performance", responses=ERROR_RESPONSES, tags=["monitoring"])

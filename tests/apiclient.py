@@ -65,8 +65,10 @@ def filled_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def api(filled_sqlite: Path, tmp_path: Path) -> Iterator[Api]:
     copy = tmp_path / "metrics.sqlite3"
     copy.write_bytes(filled_sqlite.read_bytes())
+    # Polls do not evaluate alerts here (tests/api/test_alerts.py turns it on where it tests
+    # it): an evaluation analyses a week of rows, which no other test needs to pay for.
     settings = Settings(metrics_seed=SEED, sqlite_path=str(copy), metrics_store="sqlite",
-                        cache_backend="memory")
+                        cache_backend="memory", alerts_on_poll=False)
     sim = Simulator(SEED, get_fleet())
     store = SQLiteStore(str(copy))
     app = combined_app()

@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from lib.alerts import Notification, fingerprint
+from lib.alerts import DeliveryError, Notification, fingerprint
 from lib.alerts.engine import EngineState, IncidentView, ServerTick, TickInput, step
 from lib.alerts.rules import RuleSet
 from lib.alerts.silences import Matcher, Silence
@@ -40,6 +40,7 @@ from lib.core import (
     DAY,
     AuthError,
     ConfigError,
+    FleetError,
     InvalidParameter,
     NotFound,
     RangeError,
@@ -63,6 +64,7 @@ __all__ = [
     "authorize_alerts",
     "create_silence",
     "evaluate",
+    "evaluate_on_poll",
     "expire_silence",
     "list_alerts",
     "list_silences",
@@ -80,7 +82,7 @@ T = TypeVar("T")
 
 
 class Sender(Protocol):
-    """A notification channel (lib.alerts.channels): ``send`` raises on failure."""
+    """A notification channel (lib.alerts.channels): ``send`` raises DeliveryError."""
 
     name: str
 
@@ -126,6 +128,26 @@ def evaluate(
     return Result({"tick": format_iso(tick), "evaluated": evaluated, "firing": firing,
                    "pending": pending, "notifications": {"sent": sent, "failed": failed}},
                   collector.source, None)
+
+
+def evaluate_on_poll(
+    store: MetricStore, collector: Collector, hot: Cache, warm: Cache, now: int,
+    rules: RuleSet, senders: Sequence[Sender],
+) -> None:
+    """A live poll's turn to evaluate the minute (ALERTS_ON_POLL): at most one try per
+    minute per instance, and nothing at all when another caller holds the minute. Failures
+    are logged, never raised — the poll has been answered already."""
+    tick = now - now % EVAL_STEP
+    if not hot.add(f"alerts:polled:{tick}", "1", EVAL_STEP):
+        return
+    try:
+        if warm.add(f"alerts:lock:{tick}", "1", EVAL_STEP):
+            backends = _Backends(store, collector, hot, warm)
+            if _evaluate_tick(backends, tick, rules, senders)[0]:
+                deliver(store, warm, senders, now)
+    except FleetError as exc:
+        logger.warning("alerts: evaluation from a poll failed: %s: %s", type(exc).__name__,
+                       exc.public)
 
 
 def _evaluate_tick(b: _Backends, tick: int, rules: RuleSet, senders: Sequence[Sender]
@@ -262,17 +284,16 @@ def deliver(store: MetricStore, warm: Cache, senders: Sequence[Sender], now: int
         if lane in blocked or sender is None:
             blocked.add(lane)
             continue
-        if not warm.add(f"alerts:send:{item.key}:{item.channel}", "1", EVAL_STEP):
+        claim = f"alerts:send:{item.key}:{item.channel}"
+        if not warm.add(claim, "1", EVAL_STEP):
             blocked.add(lane)  # another instance is sending it right now
             continue
         try:
             sender.send(Notification.from_dict(item.payload))
-        except Exception as exc:  # a channel's failure must not stop the others
-            error = str(exc) if isinstance(exc, InvalidParameter | ConfigError) or \
-                type(exc).__name__ == "DeliveryError" else f"{type(exc).__name__}"
-            logger.warning("alerts: %s delivery of %s failed: %s", item.channel, item.key,
-                           error)
-            store.record_delivery(item.key, item.channel, None, error[:500])
+        except DeliveryError as exc:  # recorded; retried at the next evaluation
+            warm.delete(claim)
+            logger.warning("alerts: delivery of %s failed: %s", item.key, exc)
+            store.record_delivery(item.key, item.channel, None, str(exc)[:500])
             blocked.add(lane)
             failed += 1
             continue
@@ -318,7 +339,7 @@ def list_alerts(
     groups = [_group_json(g, g["key"] in quiet) for g in sorted(engine.groups.values(),
                                               key=lambda g: (g["starts_at"], g["key"]),
                                               reverse=True)
-              if g["status"] in ("firing", "resolved") and g.get("notified")
+              if g["status"] in ("firing", "resolved", "merged") and g.get("notified")
               and (server_id is None or server_id in g["servers_seen"]
                    or server_id == g["origin"])
               and (severity is None or g["severity"] == severity)]
@@ -386,7 +407,7 @@ def _group_json(g: Mapping[str, Any], silenced: bool = False) -> dict[str, Any]:
             "servers": list(dict.fromkeys(servers)), "starts_at": format_iso(g["starts_at"]),
             "ends_at": None if g["ends_at"] is None else format_iso(g["ends_at"]),
             "acknowledged": None if not ack else {**ack, "at": format_iso(ack["at"])},
-            "silenced": silenced}
+            "silenced": silenced, "merged_into": g.get("merged_into")}
 
 
 def alert_history(store: MetricStore, *, server_id: str | None, severity: str | None,

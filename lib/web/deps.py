@@ -131,12 +131,13 @@ def provide_alert_token(
     return credentials.credentials if credentials is not None else None
 
 
-def provide_rules() -> RuleSet:
+def provide_rules(settings: Annotated[Settings, Depends(provide_settings)]) -> RuleSet:
     """The alert rules: ALERT_RULES_FILE, else the shipped defaults (once per process)."""
     from lib.alerts.rules import default_rules, load_rules
 
+    path = settings.alert_rules_file
+
     def build() -> RuleSet:
-        path = get_settings().alert_rules_file
         if not path:
             return default_rules()
         try:
@@ -144,14 +145,19 @@ def provide_rules() -> RuleSet:
         except RuleError as exc:
             raise ConfigError("ALERT_RULES_FILE", exc.problems[0]) from exc
 
-    return _once("rules", build)
+    return _once(f"rules:{path}", build)
 
 
-def provide_senders() -> list[Sender]:
-    """The notification channels the environment configures (none: nothing is sent)."""
+def provide_senders(settings: Annotated[Settings, Depends(provide_settings)]) -> list[Sender]:
+    """The notification channels the settings configure (none: nothing is sent)."""
     from lib.alerts.channels import channels_from_settings
 
-    return _once("senders", lambda: list(channels_from_settings(get_settings())))
+    key = "senders:" + "|".join(str(v) for v in (
+        settings.alert_webhook_url, settings.alert_webhook_token,
+        settings.alert_slack_webhook_url, settings.alert_discord_webhook_url,
+        settings.alertmanager_url, settings.alert_timeout_seconds,
+        settings.alert_external_url))
+    return _once(key, lambda: list(channels_from_settings(settings)))
 
 
 def provide_local() -> bool:

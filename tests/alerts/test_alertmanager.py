@@ -3,6 +3,7 @@ sends for them has the keys and JSON types of ours (and the same values where it
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -91,12 +92,18 @@ def test_the_real_alertmanager_is_the_debian_one(alertmanager_server: Alertmanag
     assert alertmanager_server.version.startswith("0.")
 
 
+def recent() -> int:
+    """A start two minutes ago: a live Alertmanager keeps only alerts that have not ended."""
+    return int(time.time()) - 240
+
+
 def test_forwarded_alerts_show_up_and_resolve(alertmanager_server: AlertmanagerServer) -> None:
     key = "inc-forwarded0001"
     group = {"filter": f'alert_group="{key}"'}
-    _forward(alertmanager_server, firing(key))
+    t0 = recent()
+    _forward(alertmanager_server, firing(key, t0=t0))
     shown = sorted(alertmanager_server.alerts(**group), key=lambda a: a["startsAt"])
-    sent = alertmanager_alerts(firing(key), external_url=EXTERNAL)
+    sent = alertmanager_alerts(firing(key, t0=t0), external_url=EXTERNAL)
     assert [a["labels"] for a in shown] == [a["labels"] for a in sent]
     assert [a["annotations"] for a in shown] == [a["annotations"] for a in sent]
     assert [a["generatorURL"] for a in shown] == [a["generatorURL"] for a in sent]
@@ -104,7 +111,9 @@ def test_forwarded_alerts_show_up_and_resolve(alertmanager_server: AlertmanagerS
     assert {a["status"]["state"] for a in shown} == {"active"}
     assert {a["receivers"][0]["name"] for a in shown} == {"test-receiver"}
 
-    _forward(alertmanager_server, resolved(key))
+    held = {_instant(a["endsAt"]).timestamp() for a in shown}
+    assert held == {t0 + 120 + 24 * 3600}  # held a day
+    _forward(alertmanager_server, resolved(key, t0=t0, lasted=180))
     assert alertmanager_server.alerts(**group) == []
 
 
@@ -113,13 +122,14 @@ def test_alertmanagers_webhook_has_our_keys_and_types(
     alertmanager_server: AlertmanagerServer, receiver: Receiver, status: str
 ) -> None:
     key = f"inc-compare-{status}"
-    _forward(alertmanager_server, firing(key))
+    t0 = recent()
+    _forward(alertmanager_server, firing(key, t0=t0))
     theirs = _alertmanagers_webhook(receiver, key, "firing")
-    notification = firing(key)
+    notification = firing(key, t0=t0)
     if status == "resolved":
-        _forward(alertmanager_server, resolved(key))
+        _forward(alertmanager_server, resolved(key, t0=t0, lasted=180))
         theirs = _alertmanagers_webhook(receiver, key, "resolved")
-        notification = resolved(key)
+        notification = resolved(key, t0=t0, lasted=180)
     ours = _ours(receiver, notification)
 
     # Grafana's extra fields are ours alone, with Grafana's types

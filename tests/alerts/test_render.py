@@ -142,12 +142,13 @@ def test_webhook_values_leave_out_a_missing_or_non_finite_value() -> None:
 
 
 def test_alertmanager_alerts_of_a_firing_group() -> None:
+    # held a day from the notification (09:02): Alertmanager must not resolve them on its own
     assert alertmanager_alerts(firing(), external_url=EXTERNAL) == [
         {"labels": DB_LABELS_SORTED, "annotations": DB_ANNOTATIONS,
-         "startsAt": "2024-01-02T09:00:00Z",
+         "startsAt": "2024-01-02T09:00:00Z", "endsAt": "2024-01-03T09:02:00Z",
          "generatorURL": f"{EXTERNAL}/?view=alerts&alert={DB_FP}"},
         {"labels": API_LABELS_SORTED, "annotations": API_ANNOTATIONS,
-         "startsAt": "2024-01-02T09:01:00Z",
+         "startsAt": "2024-01-02T09:01:00Z", "endsAt": "2024-01-03T09:02:00Z",
          "generatorURL": f"{EXTERNAL}/?view=alerts&alert={API_FP}"},
     ]
 

@@ -287,6 +287,10 @@ def message_text(notification: Notification) -> str:
 
 # --- Alertmanager API v2 -------------------------------------------------------------------
 
+# How long Alertmanager keeps a firing alert we forwarded without hearing of it again: longer
+# than the engine's repeat interval (12 h by default), which re-sends it.
+FIRING_HOLD = 24 * 3600
+
 
 def alertmanager_alerts(
     notification: Notification, *, external_url: str | None = None
@@ -295,8 +299,10 @@ def alertmanager_alerts(
 
     Labels are the alert's plus ``alert_group`` (so a route can ``group_by: [alert_group]``
     to get one notification per incident, as we send them); the group's origin and pattern
-    are annotations. A firing alert has no ``endsAt`` (Alertmanager then keeps it for its
-    ``resolve_timeout``); a resolved one has ``endsAt`` set, which resolves it.
+    are annotations. A firing alert is held until ``at + FIRING_HOLD`` (Alertmanager would
+    otherwise drop it after its ``resolve_timeout``, 5 minutes by default, as we send a
+    group again only when it escalates, repeats or resolves); a resolved one has ``endsAt``
+    set to its end, which resolves it at once.
     """
     n, links = notification, Links(external_url)
     alerts = []
@@ -307,8 +313,7 @@ def alertmanager_alerts(
             "startsAt": iso(alert.starts_at),
         }
         end = ends_at(n, alert)
-        if end is not None:
-            item["endsAt"] = iso(end)
+        item["endsAt"] = iso(end if end is not None else n.at + FIRING_HOLD)
         generator = links.generator(alert)
         if generator:
             item["generatorURL"] = generator
