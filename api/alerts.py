@@ -5,8 +5,8 @@ One Vercel function for the family; vercel.json rewrites ``/api/alerts/:route`` 
 need ``Authorization: Bearer $ALERTS_TOKEN``.
 """
 
-from __future__ import annotations
-
+# No postponed annotations here: FastAPI resolves the body models from this module's
+# globals, which a function loaded by path does not publish in sys.modules.
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
@@ -14,6 +14,7 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field
 
 from lib.app.alerts import (
+    LABEL_PATTERN,
     acknowledge,
     alert_history,
     authorize_alerts,
@@ -23,6 +24,7 @@ from lib.app.alerts import (
     list_alerts,
     list_silences,
 )
+from lib.app.params import DATE_TIME_PATTERN
 from lib.web import (
     ERROR_RESPONSES,
     AlertTokenDep,
@@ -46,13 +48,18 @@ WRITE_RESPONSES = {**ERROR_RESPONSES, 401: {"description": "Missing or wrong bea
 ServerQuery = Annotated[str | None, Query(alias="serverId", description="one server")]
 SeverityQuery = Annotated[str | None, Query(description="warning or critical")]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="at most this many (1–500)")]
-CursorQuery = Annotated[str | None, Query(description="next_cursor of the previous page")]
+CursorQuery = Annotated[str | None, Query(alias="cursor",
+                                          description="next_cursor of the previous page")]
+
+
+NOT_BLANK = r"\S"
 
 
 class MatcherBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    name: str = Field(max_length=64, description="a label name (alertname, server_id, …)")
+    name: str = Field(pattern=LABEL_PATTERN,
+                      description="a label name (alertname, server_id, severity, …)")
     value: str = Field(max_length=200)
     is_regex: bool = Field(False, alias="isRegex")
     is_equal: bool = Field(True, alias="isEqual")
@@ -62,17 +69,17 @@ class SilenceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     matchers: list[MatcherBody] = Field(min_length=1, max_length=20)
-    starts_at: str | None = Field(None, max_length=40, description="default: now")
-    ends_at: str = Field(max_length=40)
-    created_by: str = Field(min_length=1, max_length=100)
-    comment: str = Field(min_length=1, max_length=500)
+    starts_at: str | None = Field(None, pattern=DATE_TIME_PATTERN, description="default: now")
+    ends_at: str = Field(pattern=DATE_TIME_PATTERN, description="after starts_at and now")
+    created_by: str = Field(max_length=100, pattern=NOT_BLANK)
+    comment: str = Field(max_length=500, pattern=NOT_BLANK)
 
 
 class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     group_key: str = Field(min_length=1, max_length=100)
-    by: str = Field(min_length=1, max_length=100)
+    by: str = Field(max_length=100, pattern=NOT_BLANK)
     comment: str | None = Field(None, max_length=500)
 
 
@@ -84,11 +91,11 @@ def get_alerts(
     server_id: ServerQuery = None,
     severity: SeverityQuery = None,
     limit: LimitQuery = 100,
-    cursor: CursorQuery = None,
+    alert_cursor: CursorQuery = None,
 ) -> Response:
     """Alert groups and alerts: firing, pending, and resolved in the last day."""
     return respond(list_alerts(store, state=state, server_id=server_id, severity=severity,
-                               limit=limit, cursor=cursor))
+                               limit=limit, cursor=alert_cursor))
 
 
 @router.get("/api/alerts/history", responses=ERROR_RESPONSES, tags=["alerts"])
@@ -97,11 +104,11 @@ def get_history(
     server_id: ServerQuery = None,
     severity: SeverityQuery = None,
     limit: LimitQuery = 100,
-    cursor: CursorQuery = None,
+    alert_cursor: CursorQuery = None,
 ) -> Response:
     """Every alert state change, newest first."""
     return respond(alert_history(store, server_id=server_id, severity=severity, limit=limit,
-                                 cursor=cursor))
+                                 cursor=alert_cursor))
 
 
 @router.post("/api/alerts/evaluate", responses=WRITE_RESPONSES, tags=["alerts"])

@@ -42,21 +42,31 @@ from lib.core import (
     ConfigError,
     FleetError,
     InvalidParameter,
+    MetricRow,
     NotFound,
     RangeError,
     Settings,
     StoreUnavailable,
+    day_start,
     format_iso,
 )
 from lib.sim import DEFAULT_STEP
 from lib.store import AlertEvent, MetricStore, OutboxItem
 
 from .analysis import ANALYSIS_HISTORY_DAYS, analysis_rows
-from .params import echo, optional_instant, parse_instant, parse_server_id
+from .params import (
+    ALERT_CURSOR_PATTERN,
+    echo,
+    optional_instant,
+    parse_instant,
+    parse_server_id,
+)
 from .results import Result
+from .rowpack import pack_rows, unpack_rows
 
 __all__ = [
     "EVAL_STEP",
+    "LABEL_PATTERN",
     "MAX_ATTEMPTS",
     "Sender",
     "acknowledge",
@@ -77,6 +87,8 @@ MAX_ATTEMPTS = 20          # deliveries retried this many times (about 20 minute
 DELIVERY_BATCH = 50
 MAX_SILENCE_DAYS = 90
 VIEW_TTL = 2 * DEFAULT_STEP
+DAY_TTL = (ANALYSIS_HISTORY_DAYS + 2) * DAY   # a packed past day, while the view reads it
+SETTLED = 3600             # a day is cached an hour after it ends (late writes land first)
 
 T = TypeVar("T")
 
@@ -211,7 +223,7 @@ def tick_input(b: _Backends, tick: int) -> TickInput:
 def _analysis_view(b: _Backends, base: int) -> TickInput:
     roles = {t.id: t.role for t in b.collector.servers()}
     lo = base - ANALYSIS_HISTORY_DAYS * DAY - DEFAULT_LOOKBACK
-    rows, _ = analysis_rows(b.store, b.collector, lo, base + DEFAULT_STEP, sorted(roles), base)
+    rows = _history_rows(b, lo, base, sorted(roles))
     panel = Panel.from_rows(rows, DEFAULT_STEP)
     if not panel.server_ids:
         return TickInput(base, {sid: ServerTick(sid, role, {}) for sid, role in roles.items()},
@@ -221,6 +233,41 @@ def _analysis_view(b: _Backends, base: int) -> TickInput:
     missing = {sid: ServerTick(sid, role, {}) for sid, role in roles.items()
                if sid not in view.servers}
     return TickInput(view.at, {**view.servers, **missing}, view.incidents)
+
+
+def _history_rows(b: _Backends, start: int, base: int, server_ids: list[str]
+                  ) -> list[MetricRow]:
+    """The rows of [start, base]: each past day packed in the caches (read once, then an
+    MGET), today's part read afresh."""
+    today = day_start(base)
+    days = list(range(day_start(start), today, DAY))
+    keys = [f"alerts:day:{b.collector.mode}:{b.collector.seed or 0}:{day}" for day in days]
+    packed: list[str | None] = list(b.hot.get_many(keys))
+    missing = [k for k, text in enumerate(packed) if text is None]
+    if missing and b.warm is not b.hot:
+        for k, text in zip(missing, b.warm.get_many([keys[k] for k in missing]), strict=True):
+            if text is not None:
+                packed[k] = text
+                b.hot.set(keys[k], text, DAY_TTL)
+    rows: list[MetricRow] = []
+    for day, key, text in zip(days, keys, packed, strict=True):
+        part = None
+        if text is not None:
+            try:
+                part = unpack_rows(text)
+            except ValueError as exc:
+                logger.warning("alerts: %s: %s; read afresh", key, exc)
+        if part is None:
+            part, _ = analysis_rows(b.store, b.collector, day, day + DAY, server_ids, day)
+            if base >= day + DAY + SETTLED:
+                text = pack_rows(part)
+                for layer in (b.hot, b.warm) if b.warm is not b.hot else (b.hot,):
+                    layer.set(key, text, DAY_TTL)
+        rows.extend(r for r in part if r.timestamp >= start)
+    current, _ = analysis_rows(b.store, b.collector, max(today, start), base + DEFAULT_STEP,
+                               server_ids, base)
+    rows.extend(current)
+    return rows
 
 
 def _view_json(view: TickInput) -> dict[str, Any]:
@@ -364,16 +411,16 @@ def _choices(values: Sequence[str] | None, parameter: str, allowed: Sequence[str
     return chosen
 
 
-_CURSOR = re.compile(r"^([^~]{1,40})~([0-9a-f]{16})$")
+_CURSOR = re.compile(ALERT_CURSOR_PATTERN)
 
 
 def _alert_cursor(cursor: str | None) -> tuple[int, str] | None:
     if cursor is None:
         return None
-    match = _CURSOR.match(cursor)
-    if match is None:
+    if _CURSOR.match(cursor) is None:
         raise InvalidParameter("cursor", "not a cursor this endpoint returned")
-    return parse_instant(match.group(1), "cursor"), match.group(2)
+    instant, fp = cursor.split("~", 1)
+    return parse_instant(instant, "cursor"), fp
 
 
 def _epoch(text: str) -> int:
@@ -446,7 +493,8 @@ def _update(store: MetricStore, change: Callable[[EngineState], T]) -> T:
     raise StoreUnavailable("the alert state kept changing under this write; try again")
 
 
-_LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+LABEL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_LABEL = re.compile(LABEL_PATTERN)
 
 
 def create_silence(store: MetricStore, now: int, *, matchers: Sequence[Mapping[str, Any]],

@@ -30,6 +30,7 @@ __all__ = [
     "ECHO_LIMIT",
     "MAX_ITEMS",
     "MAX_SERVER_IDS",
+    "ALERT_CURSOR_PATTERN",
     "VALUE_SCHEMAS",
     "SERVER_ID_PATTERN",
     "check_order",
@@ -63,6 +64,8 @@ DATE_TIME_PATTERN: Final = f"^{_DATE}T{_TIME}{_OFFSET}$"
 SERVER_ID_PATTERN: Final = f"^{_SERVER_ID}$"
 # A keyset position: "rows after this (timestamp, server id)", e.g. 2024-01-01T00:10:00Z~web-01.
 CURSOR_PATTERN: Final = f"^{_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z~{_SERVER_ID}$"
+# An alert list's position: the start of the last alert shown, and its fingerprint.
+ALERT_CURSOR_PATTERN: Final = f"^{_DATE}T{_TIME}{_OFFSET}~[0-9a-f]{{16}}$"
 
 _DATE_RE = re.compile(DATE_PATTERN, re.ASCII)
 _DATE_TIME_RE = re.compile(
@@ -187,9 +190,12 @@ VALUE_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                "enum": ["cpu", "memory", "disk", "network", "response_time"]},
     "resolution": {"type": "string", "enum": ["1h", "1d"]},
     "cursor": _string(CURSOR_PATTERN, "2024-01-01T00:10:00Z~web-01"),
+    "alert_cursor": _string(ALERT_CURSOR_PATTERN, "2024-01-01T00:10:00Z~3e36f4d4b2dc22c8"),
+    "state": {"type": "string", "enum": ["pending", "firing", "resolved"]},
+    "severity": {"type": "string", "enum": ["warning", "critical"]},
     "date": _string(DATE_PATTERN, "2024-01-01", format="date"),
     "start": _INSTANT,
     "end": _INSTANT,
     "at": _INSTANT,
 }
-MAX_ITEMS: Final[dict[str, int]] = {"server_id": MAX_SERVER_IDS, "status": 3}
+MAX_ITEMS: Final[dict[str, int]] = {"server_id": MAX_SERVER_IDS, "status": 3, "state": 3}

@@ -102,8 +102,16 @@ def _fleet_error(request: Request, exc: Exception) -> Response:
 def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body")]
-    parameter = location[0] if location else "request"
+    loc = list(first.get("loc", ()))
+    location = [part for part in loc if part not in ("query", "body")]
+    # a body field by its name; a body that is not JSON (loc: body, position) as "body"
+    parameter = str(location[0]) if location and isinstance(location[0], str) else (
+        "body" if loc[:1] == ["body"] else "request")
+    if first.get("type") == "extra_forbidden" and loc[:1] == ["body"]:
+        # a field the body may not have is named in the message, the body is the parameter
+        return error_response(400, "invalid_parameter",
+                              f"{'.'.join(map(str, location))}: not a field of this body",
+                              "body")
     if first.get("type") == "missing":
         return error_response(400, "missing_parameter", f"{parameter} is required", parameter)
     message = str(first.get("msg", "invalid value"))
