@@ -4,8 +4,17 @@ from the data up to that tick only.
 ``Watcher`` holds a detection over a window (every detector array is causal: tick i depends
 on ticks ≤ i) and, for each evaluated tick, reruns the analysis's later stages — episodes,
 incidents, root cause, pattern — over the last ``lookback`` seconds up to that tick
-(``Detection.ticks``). An episode still open at the tick is an anomaly; an incident with an
-open member is active.
+(``Detection.ticks``).
+
+A server is **anomalous now** while the analysis holds it in an episode and every tick since
+the episode's alarm (once it first showed) was off the baseline the episode left: some channel
+of its signature deviating from the baseline frozen at the onset by ``extent_z`` sigma and
+``extent_share`` of that channel's peak so far (the analysis's own extent test, tick by
+tick). The analysis judges an episode's end with hindsight, and its CUSUM stays over the
+threshold for up to two hours after a strong incident, so routine bursts in that tail would
+extend the episode; the first tick back on the baseline ends the anomaly here, and only a
+fresh alarm starts it again (``anomalous_now``). An incident with a member anomalous now is
+active.
 """
 
 from __future__ import annotations
@@ -13,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
-from lib.analysis import CHANNELS, Analysis, Detection, analyze_detection
+from lib.analysis import CHANNELS, Analysis, Detection, Episode, analyze_detection
 
 from .engine import IncidentView, ServerTick, TickInput
 
-__all__ = ["DEFAULT_LOOKBACK", "METRIC_CHANNEL", "Watcher"]
+__all__ = ["DEFAULT_LOOKBACK", "METRIC_CHANNEL", "Watcher", "anomalous_now", "off_ticks"]
+
+BLOCK = 600  # seconds: the analysis's block, over which a finer step's ticks are smoothed
 
 DEFAULT_LOOKBACK = 14 * 3600  # an episode's extent is judged over at most 12 h, plus margin
 METRIC_CHANNEL = {"cpu": "cpu", "memory": "memory", "disk": "disk", "response_time": "latency"}
@@ -67,19 +79,69 @@ class Watcher:
             IncidentView(i.start, i.origin, i.pattern, tuple(s for s, _ in i.affected),
                          any(s in open_z for s, _ in i.affected))
             for i in analysis.incidents if i.end > at]
-        return TickInput(at, servers, incidents)
+        return TickInput(at, servers, incidents, d.panel.step)
 
     def _open_episodes(self, analysis: Analysis, at: int) -> dict[str, float]:
-        """server id → the largest z of its episode still open at ``at``."""
+        """server id → the largest z of its episode still open at ``at`` and off now."""
         base = analysis.detection.baseline
         out: dict[str, float] = {}
         for episode in analysis.episodes:
-            if episode.end <= at:
+            if episode.end <= at or not anomalous_now(analysis.detection, episode):
                 continue
             window = base.z[:, episode.first:, episode.column]
             peak = float(np.nanmax(window)) if np.isfinite(window).any() else 0.0
             out[episode.server_id] = max(out.get(episode.server_id, 0.0), peak)
         return out
+
+
+def anomalous_now(detection: Detection, episode: Episode) -> bool:
+    """Whether ``episode`` is an anomaly at the last tick of ``detection``.
+
+    Off (``off_ticks``) at some tick since its latest alarm began and at every tick since:
+    the first tick back on the baseline ends it, and only a fresh alarm (the CUSUM rising
+    through its threshold again) can start it anew. A burst in the CUSUM's tail after the
+    server came back is not the incident returning.
+    """
+    now = len(detection.panel.timestamps)
+    if now <= episode.first_alarm:
+        return False
+    off = off_ticks(detection, episode)
+    alarm = detection.alarm[episode.first_alarm:now, episode.column]
+    rises = np.flatnonzero(alarm[1:] & ~alarm[:-1])
+    since = episode.first_alarm + (int(rises[-1]) + 1 if len(rises) else 0)
+    tail = off[since - episode.first:]
+    hits = np.flatnonzero(tail)
+    return bool(len(hits) and tail[int(hits[0]):].all())
+
+
+def off_ticks(detection: Detection, episode: Episode) -> npt.NDArray[np.bool_]:
+    """Per tick from the episode's onset to the end of ``detection``: whether a channel of
+    its signature (every channel when it has none) was ``extent_z`` sigma and
+    ``extent_share`` of its peak so far off the baseline frozen at the onset — the
+    analysis's extent test, on a trailing 10-minute median at a finer step."""
+    base, cfg, step = detection.baseline, detection.config, detection.panel.step
+    names = [n for n in CHANNELS if n in episode.signs] or list(CHANNELS)
+    first, col = episode.first, episode.column
+    now = len(detection.panel.timestamps)
+    width = max(1, BLOCK // step)
+    out = np.zeros(max(0, now - first), dtype=bool)
+    for name in names:
+        c = CHANNELS.index(name)
+        dev = base.frozen(c, col, first, first, now) / base.sigma[c, first, col]
+        level = _trailing_median(np.nan_to_num(dev, nan=0.0), width)
+        peak = np.maximum.accumulate(level) if len(level) else level
+        out |= level > np.maximum(cfg.extent_z, cfg.extent_share * peak)
+    return out
+
+
+def _trailing_median(values: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
+    """Each value replaced by the median of the ``width`` values ending at it (causal)."""
+    if width <= 1 or len(values) == 0:
+        return values
+    padded = np.concatenate([np.full(width - 1, values[0]), values])
+    out: npt.NDArray[np.float64] = np.median(
+        np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
+    return out
 
 
 def _finite(value: float) -> float | None:
