@@ -25,10 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from lib.analysis import CHANNELS, Analysis, Detection, Episode, analyze_detection
+from lib.analysis.baseline import DRIFTING
+from lib.analysis.detect import burst_rates, sustained
 
 from .engine import IncidentView, ServerTick, TickInput
 
-__all__ = ["DEFAULT_LOOKBACK", "METRIC_CHANNEL", "Watcher", "anomalous_now", "off_ticks"]
+__all__ = ["DEFAULT_LOOKBACK", "METRIC_CHANNEL", "Watcher", "anomalous_now", "deciding",
+           "off_ticks"]
 
 BLOCK = 600  # seconds: the analysis's block, over which a finer step's ticks are smoothed
 
@@ -49,6 +52,10 @@ class Watcher:
         self.sigma = sigma
         self._span = max(1, lookback // detection.panel.step)
         self._channel = {m: CHANNELS.index(c) for m, c in METRIC_CHANNEL.items()}
+        base, step, cfg = detection.baseline, detection.panel.step, detection.config
+        # how often each channel bursts (the detector's q): a burst is no sign of anything
+        self._bursty = burst_rates(base.z, sustained(base.z, step, cfg),
+                                   detection.panel.timestamps, step, cfg) > cfg.bursty
 
     @property
     def timestamps(self) -> list[int]:
@@ -63,7 +70,7 @@ class Watcher:
         d = self.detection
         at = int(d.panel.timestamps[index])
         analysis = self.analysis_at(index)
-        open_z = self._open_episodes(analysis, at)
+        open_z = self._open_episodes(analysis, at, index)
         servers = {}
         for col, sid in enumerate(d.panel.server_ids):
             values = {m: _finite(d.panel.values[m][index, col]) for m in _VALUE_METRICS}
@@ -81,12 +88,17 @@ class Watcher:
             for i in analysis.incidents if i.end > at]
         return TickInput(at, servers, incidents, d.panel.step)
 
-    def _open_episodes(self, analysis: Analysis, at: int) -> dict[str, float]:
+    def _open_episodes(self, analysis: Analysis, at: int, index: int) -> dict[str, float]:
         """server id → the largest z of its episode still open at ``at`` and off now."""
         base = analysis.detection.baseline
+        lo = index + 1 - len(analysis.detection.panel.timestamps)
         out: dict[str, float] = {}
         for episode in analysis.episodes:
-            if episode.end <= at or not anomalous_now(analysis.detection, episode):
+            if episode.end <= at:
+                continue
+            bursty = {n for c, n in enumerate(CHANNELS)
+                      if self._bursty[c, lo + episode.first, episode.column]}
+            if not anomalous_now(analysis.detection, episode, deciding(episode, bursty)):
                 continue
             window = base.z[:, episode.first:, episode.column]
             peak = float(np.nanmax(window)) if np.isfinite(window).any() else 0.0
@@ -94,7 +106,21 @@ class Watcher:
         return out
 
 
-def anomalous_now(detection: Detection, episode: Episode) -> bool:
+def deciding(episode: Episode, bursty: set[str]) -> list[str]:
+    """The channels that say whether ``episode`` goes on: its signature's channels that
+    neither burst routinely (``bursty``: a surge right after the end is not the incident)
+    nor drift (a frozen memory or disk baseline goes stale over hours); failing those, the
+    ones that do not burst; then its whole signature; with none, every channel."""
+    signs = [n for n in CHANNELS if n in episode.signs]
+    for keep in ([n for n in signs if n not in bursty and n not in DRIFTING],
+                 [n for n in signs if n not in bursty], signs):
+        if keep:
+            return keep
+    return list(CHANNELS)
+
+
+def anomalous_now(detection: Detection, episode: Episode,
+                  names: list[str] | None = None) -> bool:
     """Whether ``episode`` is an anomaly at the last tick of ``detection``.
 
     Off (``off_ticks``) at some tick since its latest alarm began and at every tick since:
@@ -105,7 +131,7 @@ def anomalous_now(detection: Detection, episode: Episode) -> bool:
     now = len(detection.panel.timestamps)
     if now <= episode.first_alarm:
         return False
-    off = off_ticks(detection, episode)
+    off = off_ticks(detection, episode, names)
     alarm = detection.alarm[episode.first_alarm:now, episode.column]
     rises = np.flatnonzero(alarm[1:] & ~alarm[:-1])
     since = episode.first_alarm + (int(rises[-1]) + 1 if len(rises) else 0)
@@ -114,13 +140,15 @@ def anomalous_now(detection: Detection, episode: Episode) -> bool:
     return bool(len(hits) and tail[int(hits[0]):].all())
 
 
-def off_ticks(detection: Detection, episode: Episode) -> npt.NDArray[np.bool_]:
-    """Per tick from the episode's onset to the end of ``detection``: whether a channel of
-    its signature (every channel when it has none) was ``extent_z`` sigma and
-    ``extent_share`` of its peak so far off the baseline frozen at the onset — the
-    analysis's extent test, on a trailing 10-minute median at a finer step."""
+def off_ticks(detection: Detection, episode: Episode,
+              names: list[str] | None = None) -> npt.NDArray[np.bool_]:
+    """Per tick from the episode's onset to the end of ``detection``: whether one of the
+    channels ``names`` (default: its signature, or every channel when it has none) was
+    ``extent_z`` sigma and ``extent_share`` of its peak so far off the baseline frozen at
+    the onset — the analysis's extent test, on a trailing 10-minute median at a finer
+    step."""
     base, cfg, step = detection.baseline, detection.config, detection.panel.step
-    names = [n for n in CHANNELS if n in episode.signs] or list(CHANNELS)
+    names = names or [n for n in CHANNELS if n in episode.signs] or list(CHANNELS)
     first, col = episode.first, episode.column
     now = len(detection.panel.timestamps)
     width = max(1, BLOCK // step)
