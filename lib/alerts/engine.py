@@ -16,7 +16,6 @@ evaluations safe (docs/alerts.md).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -77,9 +76,13 @@ class IncidentView:
 
 @dataclass(frozen=True)
 class TickInput:
+    """What the engine sees at one evaluation. ``step`` is the seconds between evaluations
+    (the data's step); 0 takes it from the previous evaluation."""
+
     at: int
     servers: Mapping[str, ServerTick]
     incidents: Sequence[IncidentView]
+    step: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,25 @@ class EngineState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EngineState:
-        return cls(data.get("last_tick"), copy.deepcopy(dict(data.get("alerts", {}))),
-                   copy.deepcopy(dict(data.get("groups", {}))),
+        return cls(data.get("last_tick"), _clone(dict(data.get("alerts", {}))),
+                   _clone(dict(data.get("groups", {}))),
                    [Silence.from_dict(s) for s in data.get("silences", [])])
+
+    def copy(self) -> EngineState:
+        """An independent copy (what ``step`` works on: the caller's state is never changed)."""
+        return EngineState(self.last_tick, _clone(self.alerts), _clone(self.groups),
+                           list(self.silences))
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, tuples, scalars), several times faster
+    than ``copy.deepcopy``, which the engine's state is made of."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clone(v) for v in value] if isinstance(value, list) else \
+            tuple(_clone(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -172,20 +191,29 @@ def _labels(rule: Any, server: ServerTick, severity: str) -> dict[str, str]:
 
 def step(state: EngineState, tick: TickInput, rules: RuleSet) -> StepResult:
     """Evaluate every rule at ``tick`` and advance the alerts, groups and notifications."""
-    new = EngineState.from_dict(state.as_dict())
+    new = state.copy()
     transitions: list[Transition] = []
     at = tick.at
-    for server in tick.servers.values():
+    period = tick.step or (at - state.last_tick if state.last_tick is not None
+                           and at > state.last_tick else 0)
+    for sid in sorted(tick.servers):
         for rule in rules.rules:
-            _advance_rule(new, rule, server, at, transitions)
+            _advance_rule(new, rule, tick.servers[sid], at, period, transitions)
     _expire(new, at)
     _assign_groups(new, tick)
-    notifications = _notify(new, tick, rules)
+    notifications = _notify(new, tick, rules, period)
     new.last_tick = at
     return StepResult(new, notifications, transitions)
 
 
-def _advance_rule(state: EngineState, rule: Any, server: ServerTick, at: int,
+def _served(since: int, at: int, wait: int, period: int) -> bool:
+    """Whether a wait of ``wait`` seconds that began at ``since`` is over at the evaluation
+    ``at``: at the evaluation nearest to its end (evaluations are ``period`` apart), so a wait
+    shorter than half the step costs no extra step and a finer step keeps its exact timing."""
+    return at - since >= wait - period / 2
+
+
+def _advance_rule(state: EngineState, rule: Any, server: ServerTick, at: int, period: int,
                   transitions: list[Transition]) -> None:
     # One fingerprint per rule and server: severity is a label of the notification, not of
     # the alert's identity, so an escalating anomaly stays one alert.
@@ -213,24 +241,28 @@ def _advance_rule(state: EngineState, rule: Any, server: ServerTick, at: int,
             record["severity"] = check.severity
             record["labels"] = _labels(rule, server, check.severity)
         record["clear_since"] = None
-    target = _next_state(record, current, check.active, rule, at)
+    target = _next_state(record, current, check.active, rule, at, period)
     if target != current:
         _record_transition(state, fp, record, current, target, at, transitions)
 
 
-def _next_state(record: dict[str, Any], current: str, active: bool, rule: Any, at: int) -> str:
+def _next_state(record: dict[str, Any], current: str, active: bool, rule: Any, at: int,
+                period: int) -> str:
     if current == "inactive":
-        return "firing" if active and rule.for_ == 0 else ("pending" if active else "inactive")
+        if not active:
+            return "inactive"
+        return "firing" if _served(at, at, rule.for_, period) else "pending"
     if current == "pending":
         if not active:
             return "inactive"
-        return "firing" if at - record["active_since"] >= rule.for_ else "pending"
+        return "firing" if _served(record["active_since"], at, rule.for_, period) else "pending"
     # firing
     if active:
         return "firing"
     if record["clear_since"] is None:
         record["clear_since"] = at
-    return "resolved" if at - record["clear_since"] >= rule.keep_firing_for else "firing"
+    return "resolved" if _served(record["clear_since"], at, rule.keep_firing_for, period) \
+        else "firing"
 
 
 def _record_transition(state: EngineState, fp: str, record: dict[str, Any], current: str,
@@ -262,7 +294,9 @@ def _expire(state: EngineState, at: int) -> None:
 
 
 def _assign_groups(state: EngineState, tick: TickInput) -> None:
-    """Put every firing alert in a group: its server's incident, else its own."""
+    """Put every firing alert in a group: the active incident its server belongs to, else
+    its server's own group. An incident that is no longer active lets its alerts go: one
+    still firing (a database whose memory is high every night) is its server's again."""
     incident_of = _incident_groups(state, tick)
     for _, record in sorted(state.alerts.items()):
         record["silenced"] = silenced(state.silences, record["labels"], tick.at)
@@ -272,54 +306,90 @@ def _assign_groups(state: EngineState, tick: TickInput) -> None:
         group = state.groups.get(record["group"] or "")
         if sid in incident_of:
             record["group"] = incident_of[sid]
-        elif group is None or group["status"] == "resolved" or group["kind"] == "incident":
-            record["group"] = _standalone_group(state, sid, record, tick.at)
+        elif group is None or group["kind"] == "incident" \
+                or group["status"] in ("resolved", "merged"):
+            record["group"] = _server_group(state, sid, tick.at)
         state.groups[record["group"]]["servers_seen"].setdefault(sid, tick.at)
     _inhibit(state, tick)
 
 
 def _incident_groups(state: EngineState, tick: TickInput) -> dict[str, str]:
-    """server id → group key of each active incident. An incident keeps the group it had
-    (the open group sharing a server with it); when the analysis merges two incidents,
-    their groups merge into the one notified first."""
-    out: dict[str, str] = {}
-    # A server's own group (a spike the analysis had not yet called an incident) is
-    # adopted by the incident that follows, so the people notified hear of it once.
-    open_groups = {k: g for k, g in state.groups.items()
+    """server id → group key of each active incident.
+
+    An incident keeps the group it had: the open group that shares a server with it and
+    was active when it began (the analysis re-estimates starts, origins and members as data
+    comes in), or a server's own group, which the incident adopts (a spike the analysis had
+    not yet called an incident: the people notified hear of it once). Each incident keeps
+    the one it matches best (``_affinity``); when the analysis merges two incidents, the
+    other groups it matches merge into that one. A server in two incidents belongs to the
+    one it is the origin of, else to the later one.
+    """
+    open_groups = {k: g for k, g in sorted(state.groups.items())
                    if g["status"] in ("pending", "firing")}
-    for view in sorted(tick.incidents, key=lambda v: (v.start, v.origin)):
-        if not view.active:
-            continue
-        seen = {view.origin, *view.servers}
-        matches = sorted(k for k, g in open_groups.items()
-                         if seen & {g["origin"], *g["incident_servers"]})
-        if matches:
-            key = min(matches, key=lambda k: _seniority(open_groups[k]))
-            for other in matches:
-                if other != key:
-                    _absorb(state, open_groups.pop(other), key)
-        else:
-            # Deterministic (concurrent evaluations agree) and never reused: a group that
-            # resolved keeps its key, a new one gets its own.
-            key = "inc-" + fingerprint({"start": str(view.start), "first": view.servers[0],
-                                        "opened": str(tick.at)})
-            state.groups[key] = _new_group(key, "incident", view.start, tick.at)
-            open_groups[key] = state.groups[key]
+    for group in state.groups.values():
+        if group["kind"] == "incident":
+            group["active"] = False
+    views = sorted((v for v in tick.incidents if v.active),
+                   key=lambda v: (v.start, v.origin, v.servers))
+    matches = [[k for k, g in open_groups.items() if _continues(g, v, _members(v))]
+               for v in views]
+    # one group per incident, the closest first; an incident matching further groups no
+    # other incident took merges them (the analysis joined what it had seen apart)
+    pairs = sorted(((_affinity(open_groups[k], v), -i, k) for i, v in enumerate(views)
+                    for k in matches[i]), reverse=True)
+    own: dict[int, str] = {}
+    taken: set[str] = set()
+    for _, negative, key in pairs:
+        if -negative not in own and key not in taken:
+            own[-negative] = key
+            taken.add(key)
+    claims: dict[str, tuple[tuple[int, int], str]] = {}
+    for i, view in enumerate(views):
+        key = own.get(i) or _open_incident_group(state, view, tick.at)
+        for other in matches[i]:
+            if other not in taken:
+                taken.add(other)
+                _absorb(state, open_groups[other], key)
         group = state.groups[key]
-        group["kind"] = "incident"
+        group["kind"], group["active"], group["last_active"] = "incident", True, tick.at
         group["origin"], group["pattern"] = view.origin, view.pattern
         group["incident_servers"] = sorted(view.servers)  # what the analysis says now
         group["starts_at"] = min(group["starts_at"], view.start)
         group["last_seen"] = tick.at
-        for sid in view.servers:
-            out.setdefault(sid, key)
-    return out
+        for sid in _members(view):
+            rank = (1 if sid == view.origin else 0, view.start)
+            if sid not in claims or rank >= claims[sid][0]:
+                claims[sid] = (rank, key)
+    return {sid: key for sid, (_, key) in claims.items()}
 
 
-def _seniority(group: Mapping[str, Any]) -> tuple[int, int, int]:
-    """Notified groups first (the earliest), then the oldest."""
-    notified = group["notified_at"]
-    return (0 if notified is not None else 1, notified or 0, group["starts_at"])
+def _members(view: IncidentView) -> set[str]:
+    return {view.origin, *view.servers}
+
+
+def _affinity(group: Mapping[str, Any], view: IncidentView) -> tuple[bool, bool, int, int]:
+    """How surely ``group`` is the one ``view`` had: same origin, notified, most servers
+    shared, nearest start."""
+    shared = _members(view) & {group["origin"], *group["incident_servers"]}
+    return (group["origin"] == view.origin, group["notified"] == "firing", len(shared),
+            -abs(group["starts_at"] - view.start))
+
+
+def _open_incident_group(state: EngineState, view: IncidentView, at: int) -> str:
+    # Deterministic (concurrent evaluations agree) and never reused: a group that resolved
+    # keeps its key, a new one gets its own.
+    key = "inc-" + fingerprint({"start": str(view.start), "first": view.servers[0],
+                                "opened": str(at)})
+    state.groups[key] = _new_group(key, "incident", view.start, at)
+    return key
+
+
+def _continues(group: Mapping[str, Any], view: IncidentView, seen: set[str]) -> bool:
+    """Whether ``view`` is the incident ``group`` was opened for (see _incident_groups)."""
+    if group["kind"] == "server":
+        return group["origin"] in seen
+    shared = seen & {group["origin"], *group["incident_servers"]}
+    return bool(shared) and view.start <= group.get("last_active", group["starts_at"])
 
 
 def _absorb(state: EngineState, group: dict[str, Any], into: str) -> None:
@@ -341,12 +411,16 @@ def _absorb(state: EngineState, group: dict[str, Any], into: str) -> None:
         group["status"], group["ends_at"] = "resolved", state.last_tick or group["starts_at"]
 
 
-def _standalone_group(state: EngineState, sid: str, record: dict[str, Any], at: int) -> str:
-    key = "srv-" + fingerprint({"server": sid, "since": str(record["fired_at"])})
-    if key not in state.groups:
-        group = _new_group(key, "server", record["fired_at"], at)
-        group["origin"], group["pattern"] = sid, "unknown"
-        state.groups[key] = group
+def _server_group(state: EngineState, sid: str, at: int) -> str:
+    """The open group of a server's own alerts (one per server while any fires)."""
+    for key, group in sorted(state.groups.items()):
+        if group["kind"] == "server" and group["origin"] == sid \
+                and group["status"] in ("pending", "firing"):
+            return key
+    key = "srv-" + fingerprint({"server": sid, "since": str(at)})
+    group = _new_group(key, "server", at, at)
+    group["origin"], group["pattern"] = sid, "unknown"
+    state.groups[key] = group
     return key
 
 
@@ -354,7 +428,8 @@ def _new_group(key: str, kind: str, start: int, at: int) -> dict[str, Any]:
     return {"key": key, "kind": kind, "status": "pending", "origin": "", "pattern": "unknown",
             "severity": "warning", "starts_at": start, "ends_at": None, "first_firing": None,
             "servers_seen": {}, "incident_servers": [], "seq": 0, "notified": None,
-            "notified_at": None, "notified_severity": None, "ack": None, "last_seen": at}
+            "notified_at": None, "notified_severity": None, "ack": None, "last_seen": at,
+            "active": kind == "incident", "last_active": at}
 
 
 def _inhibit(state: EngineState, tick: TickInput) -> None:
@@ -383,7 +458,8 @@ def _role_of(tick: TickInput, server_id: str) -> str:
 # --- notifications -------------------------------------------------------------------------
 
 
-def _notify(state: EngineState, tick: TickInput, rules: RuleSet) -> list[Notification]:
+def _notify(state: EngineState, tick: TickInput, rules: RuleSet, period: int
+            ) -> list[Notification]:
     routing, at = rules.settings, tick.at
     members: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for fp, record in sorted(state.alerts.items()):
@@ -391,13 +467,11 @@ def _notify(state: EngineState, tick: TickInput, rules: RuleSet) -> list[Notific
             members.setdefault(record["group"], []).append((fp, record))
     out = []
     for key, group in sorted(state.groups.items()):
-        if group["status"] == "merged":
-            continue  # resolves with the group it joined, below
-        if group["status"] == "resolved":
-            continue
+        if group["status"] in ("merged", "resolved"):
+            continue  # a merged group resolves with the group it joined, below
         mine = members.get(key, [])
         firing = [(fp, r) for fp, r in mine if r["state"] == "firing"]
-        notice = _group_notice(group, firing, mine, at, routing)
+        notice = _group_notice(group, firing, at, routing, period)
         if notice is not None:
             out.append(_notification(group, notice, firing or mine, at))
         if group["status"] == "resolved":
@@ -409,8 +483,8 @@ def _notify(state: EngineState, tick: TickInput, rules: RuleSet) -> list[Notific
     return out
 
 
-def _group_notice(group: dict[str, Any], firing: list[tuple[str, dict[str, Any]]],
-                  mine: list[tuple[str, dict[str, Any]]], at: int, routing: Any
+def _group_notice(group: dict[str, Any], firing: list[tuple[str, dict[str, Any]]], at: int,
+                  routing: Any, period: int
                   ) -> Literal["new", "escalated", "repeat", "resolved"] | None:
     loud = [r for _, r in firing if not r["silenced"]]
     if not firing:
@@ -420,19 +494,22 @@ def _group_notice(group: dict[str, Any], firing: list[tuple[str, dict[str, Any]]
     group["severity"], group["status"] = severity, "firing"
     if group["first_firing"] is None:
         group["first_firing"] = at
-    eligible = group["kind"] == "incident" or (
-        severity in routing.standalone_severities
-        and any((r.get("z") or 0.0) >= routing.standalone_min_z for r in loud))
+    eligible = group["kind"] == "incident" or any(
+        r["severity"] in routing.standalone_severities
+        and (r.get("z") or 0.0) >= routing.standalone_min_z
+        and _served(r["fired_at"], at, routing.standalone_for, period) for r in loud)
     inhibited = group["kind"] == "server" and all(r["inhibited"] for _, r in firing)
     if not loud or not eligible or inhibited:
         return None
     if group["notified"] != "firing":
-        return "new" if at - group["first_firing"] >= routing.group_wait else None
+        return "new" if _served(group["first_firing"], at, routing.group_wait, period) \
+            else None
     changed = SEVERITY_RANK[severity] > SEVERITY_RANK[group["notified_severity"]]
-    if changed and at - group["notified_at"] >= routing.group_interval:
+    if changed and _served(group["notified_at"], at, routing.group_interval, period):
         group["ack"] = None
         return "escalated"
-    if group["ack"] is None and at - group["notified_at"] >= routing.repeat_interval:
+    if group["ack"] is None and _served(group["notified_at"], at, routing.repeat_interval,
+                                        period):
         return "repeat"
     return None
 

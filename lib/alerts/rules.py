@@ -155,6 +155,9 @@ class Routing(_Model):
     # every night is its normal, a disk at 91 % and climbing is not.
     standalone_severities: tuple[Literal["warning", "critical"], ...] = ("critical",)
     standalone_min_z: float = Field(3.0, ge=0)
+    # ... and only once it has fired this long: a routine burst to a critical level lasts a
+    # sample or two, a server stuck there does not go away.
+    standalone_for: Seconds = 1200
 
 
 DEFAULT_ROUTING = Routing()
