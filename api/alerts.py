@@ -93,7 +93,7 @@ def get_alerts(
     limit: LimitQuery = 100,
     alert_cursor: CursorQuery = None,
 ) -> Response:
-    """Alert groups and alerts: firing, pending, and resolved in the last day."""
+    """Alert groups and alerts: firing, pending, and resolved in the last hour."""
     return respond(list_alerts(store, state=state, server_id=server_id, severity=severity,
                                limit=limit, cursor=alert_cursor))
 

@@ -180,7 +180,7 @@ def measure_alerts(app: Any, client: TestClient, store: SupabaseStore,
     emulator.answered = 0
     cpu, wall, sizes = [], [], []
     for k in range(minutes):
-        now = DAY0 + DAY + 3600 + k * 60 + 5
+        now = DAY0 + DAY + 10 * 3600 + k * 60 + 5  # from 10:00: a realistic part of today
         app.dependency_overrides[deps.provide_now] = lambda now=now: now
         began_cpu, began = our_cpu(), time.perf_counter()
         response = client.post("/api/alerts/evaluate",

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from lib.alerts.rules import RuleSet, default_rules
 from lib.app import store_window
 from lib.cache import Cache, MemoryCache
 from lib.collectors import Collector, DummyCollector
@@ -81,3 +82,12 @@ def api(filled_sqlite: Path, tmp_path: Path) -> Iterator[Api]:
     finally:
         app.dependency_overrides.clear()
         store.close()
+
+
+def eager_rules() -> RuleSet:
+    """The default rules, with a standalone alert notifying as soon as it fires: the API's
+    alert tests are about evaluation and delivery, and want notifications in a short
+    window (the shipped ``standalone_for`` is scored by the alert scorecard)."""
+    rules = default_rules()
+    return rules.model_copy(update={"settings": rules.settings.model_copy(
+        update={"standalone_for": 0})})

@@ -237,37 +237,48 @@ def _analysis_view(b: _Backends, base: int) -> TickInput:
 
 def _history_rows(b: _Backends, start: int, base: int, server_ids: list[str]
                   ) -> list[MetricRow]:
-    """The rows of [start, base]: each past day packed in the caches (read once, then an
-    MGET), today's part read afresh."""
-    today = day_start(base)
-    days = list(range(day_start(start), today, DAY))
+    """The 10-minute rows of [start, base]. Each day's settled rows (older than an hour) are
+    kept packed in the caches — read with one MGET, topped up as they settle — so a rebuild
+    reads only the last hour from the store or the collector."""
+    end = base + DEFAULT_STEP
+    settled = max(0, base - SETTLED)
+    settled -= settled % DEFAULT_STEP
+    days = list(range(day_start(start), end, DAY))
     keys = [f"alerts:day:{b.collector.mode}:{b.collector.seed or 0}:{day}" for day in days]
-    packed: list[str | None] = list(b.hot.get_many(keys))
-    missing = [k for k, text in enumerate(packed) if text is None]
+    texts: list[str | None] = list(b.hot.get_many(keys))
+    missing = [k for k, text in enumerate(texts) if text is None]
     if missing and b.warm is not b.hot:
         for k, text in zip(missing, b.warm.get_many([keys[k] for k in missing]), strict=True):
-            if text is not None:
-                packed[k] = text
-                b.hot.set(keys[k], text, DAY_TTL)
+            texts[k] = text
     rows: list[MetricRow] = []
-    for day, key, text in zip(days, keys, packed, strict=True):
-        part = None
-        if text is not None:
-            try:
-                part = unpack_rows(text)
-            except ValueError as exc:
-                logger.warning("alerts: %s: %s; read afresh", key, exc)
-        if part is None:
-            part, _ = analysis_rows(b.store, b.collector, day, day + DAY, server_ids, day)
-            if base >= day + DAY + SETTLED:
-                text = pack_rows(part)
-                for layer in (b.hot, b.warm) if b.warm is not b.hot else (b.hot,):
-                    layer.set(key, text, DAY_TTL)
-        rows.extend(r for r in part if r.timestamp >= start)
-    current, _ = analysis_rows(b.store, b.collector, max(today, start), base + DEFAULT_STEP,
-                               server_ids, base)
-    rows.extend(current)
+    for day, key, text in zip(days, keys, texts, strict=True):
+        held, upto = _unpack_span(key, text, day)
+        hi = min(day + DAY, end)
+        fresh = analysis_rows(b.store, b.collector, upto, hi, server_ids, base)[0] \
+            if upto < hi else []
+        span = held + fresh
+        keep = min(day + DAY, settled)
+        if keep > upto:
+            text = f"{keep}:{pack_rows([r for r in span if r.timestamp < keep])}"
+            for layer in (b.hot, b.warm) if b.warm is not b.hot else (b.hot,):
+                layer.set(key, text, DAY_TTL)
+        elif text is not None:
+            b.hot.set(key, text, DAY_TTL)
+        rows.extend(r for r in span if r.timestamp >= start)
     return rows
+
+
+def _unpack_span(key: str, text: str | None, day: int) -> tuple[list[MetricRow], int]:
+    """The rows a cached span holds and where it ends; none, from ``day``, when absent or
+    damaged (then read afresh)."""
+    if text is None:
+        return [], day
+    try:
+        upto, _, packed = text.partition(":")
+        return unpack_rows(packed), int(upto)
+    except ValueError as exc:
+        logger.warning("alerts: %s: %s; read afresh", key, exc)
+        return [], day
 
 
 def _view_json(view: TickInput) -> dict[str, Any]:
@@ -365,7 +376,7 @@ def list_alerts(
     store: MetricStore, *, state: Sequence[str] | None, server_id: str | None,
     severity: str | None, limit: int, cursor: str | None,
 ) -> Result:
-    """Groups and alerts of the engine's state (firing, pending, resolved in the last day),
+    """Groups and alerts of the engine's state (firing, pending, resolved in the last hour),
     newest first; the alerts filtered and keyset-paged."""
     states = _choices(state, "state", STATES)
     if server_id is not None:

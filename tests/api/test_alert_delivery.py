@@ -24,15 +24,16 @@ from lib.sim import Simulator, get_fleet
 from lib.store import MetricStore
 from lib.store.postgres import PostgresStore
 from lib.web import deps
-from tests.apiclient import SEED, Api
+from tests.apiclient import SEED, Api, eager_rules
 from tests.services.processes import free_port
 from tests.services.receiver import Receiver
 from tests.services.upstash_shim import UpstashShim
 
 TOKEN = "alerts-s3cret"
-# Around an incident of SEED's Jan 2: db-02's gradual degradation notifies at 04:01 and
-# resolves at 05:00, with servers of their own notifying and resolving in between.
+# SEED's Jan 2 early morning: with eager_rules, servers of their own notify and resolve
+# (web-05 from 04:01, web-02 from 04:40), api-05 and api-06 fire from 04:41.
 WINDOW = (parse_instant("2024-01-02T03:58:00Z", "t"), parse_instant("2024-01-02T05:02:00Z", "t"))
+BUSY = (parse_instant("2024-01-02T04:36:00Z", "t"), parse_instant("2024-01-02T05:08:00Z", "t"))
 
 
 def minutes(start: int, end: int) -> list[int]:
@@ -45,6 +46,7 @@ def hooked(api: Api, receiver: Receiver) -> Api:
     api.use(settings=api.settings.model_copy(update={
         "alerts_token": TOKEN, "alert_webhook_url": receiver.url + "/hook",
         "alert_timeout_seconds": 1.0}))
+    api.app.dependency_overrides[deps.provide_rules] = eager_rules
     return api
 
 
@@ -87,9 +89,8 @@ def test_every_notification_reaches_the_webhook_once_and_in_order(
     statuses = {r["groupKey"]: [] for r in received}
     for r in received:
         statuses[r["groupKey"]].append(r["status"])
-    db02 = [r for r in received if r["groupLabels"]["origin"] == "db-02"]
-    assert [r["status"] for r in db02] == ["firing", "resolved"]
-    assert db02[0]["version"] == "4" and db02[0]["alerts"]
+    assert ["firing", "resolved"] in statuses.values()  # fired and resolved in the window
+    assert received[0]["version"] == "4" and received[0]["alerts"]
     assert all(s[-1] == "resolved" for g, s in statuses.items() if "resolved" in s)
     # what was sent is what the API lists as notified
     groups = {g["group_key"]: g for g in hooked.client.get("/api/alerts").json()["groups"]}
@@ -102,13 +103,11 @@ def test_ten_concurrent_evaluations_of_each_minute_send_each_notification_once(
     settings = Settings(metrics_seed=SEED, alert_webhook_url=receiver.url + "/hook",
                         alert_timeout_seconds=2.0)
     collector = DummyCollector(Simulator(SEED, get_fleet()))
-    from lib.alerts.rules import default_rules
-
-    rules = default_rules()
+    rules = eager_rules()
     instances = [(PostgresStore(clean_postgres_dsn),
                   UpstashCache(upstash.url, upstash.token, timeout=2.0), MemoryCache(),
                   channels_from_settings(settings)) for _ in range(10)]
-    start, end = WINDOW[0], WINDOW[0] + 16 * 60
+    start, end = BUSY
     try:
         with ThreadPoolExecutor(10) as pool:
             for now in minutes(start, end):

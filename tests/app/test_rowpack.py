@@ -44,7 +44,14 @@ def test_the_alert_view_caches_past_days_and_agrees_with_the_store(api: Api) -> 
     warm = MemoryCache()
     fresh = tick_input(_Backends(api.store, api.collector, MemoryCache(), warm), tick)
     days = [k for k in warm._entries if k.startswith("alerts:day:")]
-    assert len(days) == 8  # a week of history and the lookback reach back 8 calendar days
+    # a week of history and the lookback reach back 8 calendar days, and today's rows that
+    # have settled (older than an hour) are kept too
+    assert len(days) == 9
+    today = warm.get(days[-1])
+    assert today is not None
+    base = tick - tick % DEFAULT_STEP
+    assert int(today.split(":")[0]) == base - 3600
+    assert max(r.timestamp for r in unpack_rows(today.split(":", 1)[1])) == base - 3600 - 600
     # another instance: the view comes from the packed days, not the store's rows
     for key in [k for k in warm._entries if k.startswith("alerts:view:")]:
         warm.delete(key)
@@ -56,7 +63,7 @@ def test_the_alert_view_caches_past_days_and_agrees_with_the_store(api: Api) -> 
         for metric, z in server.z.items():
             assert cached.servers[sid].z[metric] == pytest.approx(z, rel=1e-4, abs=1e-4)
     # a damaged day is read afresh, not trusted
-    warm.set(days[0], "garbage", DAY)
+    warm.set(days[0], "1703462400:garbage", DAY)
     for key in [k for k in warm._entries if k.startswith("alerts:view:")]:
         warm.delete(key)
     again = tick_input(_Backends(api.store, api.collector, MemoryCache(), warm), tick)
