@@ -1,5 +1,5 @@
 """Alerting: rules over each tick's values and the analysis, alert states by fingerprint,
-one notification per incident group, silences, acknowledgement (issue 12; docs/alerts.md).
+one notification per incident group, silences, acknowledgement (docs/alerts.md).
 
 The package is pure apart from ``channels`` (HTTP delivery through an injected
 ``httpx.Client``): it sees rows and the analysis, never the simulator or a store.
