@@ -6,7 +6,7 @@ Rows come from the simulator (seed 11, not the default) and are converted to met
 first, as a collector would deliver them; the timed part is ``Panel.from_rows`` plus the
 whole analysis (baselines, detection, incidents, root cause, pattern). Each workload runs
 ``--repeat`` times and the median is printed, with the share spent turning rows into arrays.
-Goals (issue 11): one fleet-day ≤ 200 ms; 30 days of the hybrid fleet ≤ 3 s.
+Goals: one fleet-day ≤ 200 ms; 30 days of the hybrid fleet ≤ 3 s.
 
 Workloads:
     day 600 s       default fleet, 1 day at the stored 10-minute step (2,880 rows)

@@ -12,7 +12,7 @@ through the combined app in process (TestClient), on one warm instance:
                REST shim in front of a real Redis, on loopback)
 
 Rows come from the store (SQLite holding every day asked, with their history) or, for the
-``source`` rows, from the simulator itself (an empty store). Goal (issue 11): a day's
+``source`` rows, from the simulator itself (an empty store). Goal: a day's
 incidents warm p50 ≤ 100 ms.
 """
 

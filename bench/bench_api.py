@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_api.py --skip-http       # without the load test
     .venv/bin/python bench/bench_api.py --runs 11 --requests 500 --duration 5
 
-Prints tables; asserts nothing (timings vary by machine). The goals of issue 4, shown beside
+Prints tables; asserts nothing (timings vary by machine). The goals, shown beside
 the figures:
 
     cold start   no read function imports in more than 2x a bare ``import fastapi``

@@ -10,7 +10,7 @@ request — CPU as ``time.process_time`` (every thread of the process, so the th
 runs the endpoint is counted), memory as the growth of the peak RSS (``ru_maxrss``) over what
 the warm-up had already reached. The median of the runs is shown.
 
-Goal (issue 8): every corpus request at most 100 ms of CPU and 50 MB, and at most 5x a plain
+Goal: every corpus request at most 100 ms of CPU and 50 MB, and at most 5x a plain
 ``GET /api/monitoring/servers``. Legitimate heavy requests (a full daily page, 2,000 points
 from the generator, a cold Prometheus scrape, a 7-day batch) are listed after, for scale.
 """

@@ -16,7 +16,9 @@ fits best (most shared servers, then nearest start); the rest are **unmatched**.
 * quiet server-days: unmatched firing notifications per server-day with no incident on that
   server (by its origin);
 * origin: for cascade_failure and db_lock, the share whose first notification names the
-  true origin.
+  true origin — the first of its groups that began at or after its start (one tick of
+  tolerance); a group open since before, another incident's sharing a server, counts only
+  when there is no other.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def score_alerts(
                 if a.resolved is not None and 0 < b.first - a.resolved <= FLAP_WINDOW
                 and a.servers & b.servers)
     quiet_days, quiet_hits = _quiet(groups, owner, truths, start, end, server_ids)
-    named, counts = _origins(inside, mine)
+    named, counts = _origins(inside, mine, step)
     return AlertScore(
         incidents=len(inside), notified=len(notified), notifications=firing_total,
         per_incident=counted / len(notified) if notified else 0.0,
@@ -167,13 +169,21 @@ def _quiet(groups: Sequence[_Group], owner: dict[str, int], truths: Sequence[Inc
     return len(quiet), hits
 
 
-def _origins(inside: Sequence[Incident], mine: dict[int, list[_Group]]
+def _first_for(groups: Sequence[_Group], truth: Incident, step: int) -> _Group:
+    """The first group notified for ``truth``: the earliest that began once it had (a tick
+    of tolerance); a group already open before — another incident's, sharing a server — is
+    not its notification unless there is no other."""
+    since = [g for g in groups if g.first >= truth.start - step]
+    return min(since or groups, key=lambda g: g.first)
+
+
+def _origins(inside: Sequence[Incident], mine: dict[int, list[_Group]], step: int
              ) -> tuple[dict[str, float], dict[str, int]]:
     named: dict[str, float] = {}
     counts: dict[str, int] = {}
     for pattern in ("cascade_failure", "db_lock"):
         rows = [i for i, t in enumerate(inside) if t.pattern == pattern]
-        hits = [bool(mine.get(i)) and min(mine[i], key=lambda g: g.first).origin
+        hits = [bool(mine.get(i)) and _first_for(mine[i], inside[i], step).origin
                 == inside[i].origin for i in rows]
         named[pattern] = float(np.mean(hits)) if hits else 1.0
         counts[pattern] = len(rows)

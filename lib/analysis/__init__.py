@@ -1,5 +1,5 @@
 """Incident analysis from metric rows alone: baselines, detection, incidents, root cause,
-pattern, health and forecasts (issue 11; docs/analysis.md).
+pattern, health and forecasts (docs/analysis.md).
 
 The package sees metric rows only — never the simulator, its schedule or its seed. Server
 roles come in as data (``{server_id: role}``, from the collector's server templates).

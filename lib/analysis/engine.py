@@ -1,7 +1,7 @@
 """The whole analysis over a panel: detect, assemble incidents, rank causes, name patterns.
 
 ``analyze_panel`` is the batch entry point; ``analyze_rows`` takes metric rows as a
-collector or ``export`` produces them and returns the JSON-ready incidents of issue 11:
+collector or ``export`` produces them and returns the JSON-ready incidents:
 ``start``, ``end``, ``origin``, ``candidates`` [{server_id, score}], ``pattern``,
 ``confidence``, ``affected`` [{server_id, onset}], ``evidence``.
 """

@@ -20,8 +20,8 @@ def scrape(settings: Settings, at: str | None) -> bytes:
     Whole seconds would not do: Prometheus divides counter increases by its own scrape
     timestamps, so truncating to the second skews a 10-second ``rate()`` by up to 10 %.
     """
+    moment = optional_instant(at, "at")  # a bad instant is refused before the heavy import
     from lib.sim.exposition import render_exposition  # prometheus-client: this function only
 
-    moment = optional_instant(at, "at")
     return render_exposition(simulator_from(settings),
                              float(moment) if moment is not None else time.time())

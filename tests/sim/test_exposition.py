@@ -84,7 +84,7 @@ def test_exposition_parses_with_node_exporter_names_and_types() -> None:
 
 def test_promtool_accepts_exposition() -> None:
     """``promtool check metrics``: no parse error; the only lint notes are node_exporter's own
-    camelCase names, which the PromQL of issue 5 requires."""
+    camelCase names, which the collector's PromQL requires."""
     promtool = shutil.which("promtool")
     if promtool is None:
         message = "promtool is not installed (Debian package prometheus)"
