@@ -197,5 +197,7 @@ VALUE_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "start": _INSTANT,
     "end": _INSTANT,
     "at": _INSTANT,
+    "q": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S",
+          "example": "is db-01 ok?"},
 }
 MAX_ITEMS: Final[dict[str, int]] = {"server_id": MAX_SERVER_IDS, "status": 3, "state": 3}

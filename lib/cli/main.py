@@ -523,6 +523,38 @@ def _budget_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.set_defaults(handler=cmd_budget)
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer a plain-language question about the fleet (Korean or English) as GET /api/ask
+    does: the answer, and with --json the intent, entities and facts."""
+    from lib.app.assistant import answer_question
+    from lib.cache import MemoryCache, get_cache
+    from lib.collectors import get_collector
+    from lib.store import get_store
+
+    settings = command_settings(args, sys.stderr)
+    store, warm = get_store(settings), get_cache(settings)
+    try:
+        result = answer_question(store, get_collector(settings), MemoryCache(), warm, settings,
+                                 int(time.time()), q=args.question, at=args.at)
+    finally:
+        store.close()
+        warm.close()
+    payload = result.payload
+    sys.stdout.write(payload["answer"] + "\n")
+    if args.json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def _ask_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("ask", help="answer a question about the fleet", description=cmd_ask.__doc__)
+    p.add_argument("question", help="e.g. \"is db-01 ok?\" or \"db-01 상태 어때?\"")
+    p.add_argument("--at", help="answer as of this instant, ISO 8601 (default: now)")
+    p.add_argument("--json", action="store_true", help="also print the whole answer as JSON")
+    _add_source_options(p)
+    p.set_defaults(handler=cmd_ask)
+
+
 # Commands register here; each adds its subparser and sets ``handler``.
 COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _export_parser,
@@ -534,6 +566,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _evaluate_parser,
     _budget_parser,
     _alerts_parser,
+    _ask_parser,
 ]
 
 

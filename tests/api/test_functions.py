@@ -33,7 +33,7 @@ READ_FUNCTIONS = {
 }
 # Vercel Hobby: at most 12 functions per deployment without a framework.
 HOBBY_MAX_FUNCTIONS = 12
-HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool", "botocore")
+HEAVY_MODULES = ("supabase", "postgrest", "psycopg", "psycopg_pool", "botocore", "mcp")
 
 # Runs in a fresh interpreter: load the file by path as Vercel's Python runtime does, report
 # what it exposes and which heavy modules got imported, then serve one request.
@@ -167,6 +167,13 @@ def test_read_function_stays_off_supabase_and_psycopg(
     assert report["heavy_after_import"] == []
     assert report["status"] == 200
     assert report["heavy_after_request"] == []
+
+
+def test_the_mcp_function_loads_the_sdk_only_when_asked(
+    fresh_imports: dict[str, dict[str, Any]]
+) -> None:
+    # the local server and the docs function load every function module
+    assert "mcp" not in fresh_imports["mcp.py"]["heavy_after_import"]
 
 
 def test_deployment_stays_within_hobbys_function_limit() -> None:
