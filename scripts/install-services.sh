@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real services the tests start (redis-server, PostgreSQL 15, Prometheus,
-# node_exporter and Alertmanager) from Debian's packages when they are missing. Needs root or
-# sudo.
+# node_exporter, Alertmanager and Chromium) from Debian's packages when they are missing. Needs
+# root or sudo.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# the dashboard's browser tests drive Debian's Chromium through Playwright
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -22,6 +22,7 @@ from .app import create_app
 __all__ = ["API_DIR", "combined_app", "docs_router", "function_modules", "openapi_schema"]
 
 API_DIR = Path(__file__).resolve().parents[2] / "api"
+PUBLIC_DIR = Path(__file__).resolve().parents[2] / "public"
 
 
 def _load(path: Path) -> ModuleType:
@@ -61,6 +62,10 @@ def combined_app(*, local: bool = False) -> FastAPI:
         from .deps import provide_local
 
         app.dependency_overrides[provide_local] = lambda: True
+        if PUBLIC_DIR.is_dir():  # the dashboard, as Vercel serves public/ beside the functions
+            from fastapi.staticfiles import StaticFiles
+
+            app.mount("/", StaticFiles(directory=PUBLIC_DIR, html=True), name="public")
     return app
 
 
