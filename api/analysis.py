@@ -1,5 +1,6 @@
 """GET /api/analysis/* — incidents detected in a window (``incidents``), and health, current
-anomalies and forecasts at an instant (``server`` for one, ``servers`` for the fleet).
+anomalies and forecasts at an instant (``server`` for one, ``servers`` for the fleet); the
+simulator's ground truth beside them (``truth``).
 
 One Vercel function for the family; vercel.json rewrites ``/api/analysis/:route`` here.
 The analysis is lib.analysis; docs/analysis.md defines what it reports.
@@ -16,6 +17,7 @@ from lib.app import (
     ANALYSIS_HISTORY_DAYS,
     ANALYSIS_MAX_DAYS,
     analyzed_incidents,
+    ground_truth,
     server_analysis,
     servers_analysis,
 )
@@ -25,6 +27,7 @@ from lib.web import (
     CollectorDep,
     HotCacheDep,
     NowDep,
+    SettingsDep,
     StoreDep,
     create_app,
     respond,
@@ -92,6 +95,22 @@ def get_servers(
 ) -> Response:
     """Every server's health, current anomalies and forecast (as ``server``), by id."""
     return respond(servers_analysis(store, collector, hot, cache, now, at=at))
+
+
+@router.get("/api/analysis/truth", responses=ERROR_RESPONSES, tags=["analysis"])
+def get_truth(
+    collector: CollectorDep,
+    settings: SettingsDep,
+    now: NowDep,
+    start: Annotated[str | None, Query(alias="from", description="window start (default: "
+                                       "to − 1 day)")] = None,
+    end: Annotated[str | None, Query(alias="to", description="window end, not in the future "
+                                     "(default: now)")] = None,
+) -> Response:
+    """The simulator's ground truth: the incidents it injected that overlap [from, to), at
+    most 7 days — for people training detectors (the analysis never reads it). 404 for a
+    real source."""
+    return respond(ground_truth(collector, settings, now, start=start, end=end))
 
 
 app = create_app(router, title="GET /api/analysis/*", families=[FAMILY])

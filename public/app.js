@@ -16,7 +16,8 @@
       degraded: "The API is degraded — showing the last data, from", not_available: "Not available on this deployment.",
       none: "Nothing detected.", origin: "origin", pattern: "pattern", affected: "affected",
       ack: "Acknowledge", silence: "Silence 1 h", need_token: "Enter the alerts token first.",
-      groups: "Groups", alerts: "Alerts", truth: "Ground truth: not exposed by the API.",
+      groups: "Groups", alerts: "Alerts", truth_toggle: "Ground truth (for training detectors)",
+      detected: "detected incidents (red)", injected: "injected incidents (blue)",
       servers: "servers", thinking: "…", severity: "Severity", status: "Status", since: "Since",
       rule: "Rule", value: "Value", state: "State", actions: "Actions"},
     ko: {title: "플릿 모니터", nav_fleet: "플릿", nav_server: "서버", nav_incidents: "인시던트",
@@ -29,7 +30,8 @@
       degraded: "API 상태가 좋지 않습니다 — 마지막 데이터 표시 중:", not_available: "이 배포에서는 사용할 수 없습니다.",
       none: "감지된 것이 없습니다.", origin: "원인", pattern: "유형", affected: "영향",
       ack: "확인", silence: "1시간 무음", need_token: "먼저 알림 토큰을 입력하세요.", groups: "그룹",
-      alerts: "알림", truth: "실제 정답 데이터는 API에서 제공하지 않습니다.", servers: "대", thinking: "…",
+      alerts: "알림", truth_toggle: "실제 정답 (탐지기 학습용)", detected: "감지된 인시던트 (빨강)",
+      injected: "주입된 인시던트 (파랑)", servers: "대", thinking: "…",
       severity: "심각도", status: "상태", since: "시작", rule: "규칙", value: "값", state: "상태", actions: "조치"},
   };
   const THRESHOLDS = {cpu: [70, 90], memory: [80, 95], disk: [80, 90]};
@@ -39,6 +41,7 @@
   const state = {
     lang: localStorage.getItem("lang") || ((navigator.language || "en").startsWith("ko") ? "ko" : "en"),
     view: q.get("view") || "fleet", server: q.get("server") || null, window: q.get("window") || "1h",
+    truth: q.get("truth") === "1",
     etag: null, servers: [], byId: {}, timestamp: null, source: "—", health: {}, history: {},
     failures: 0, timer: null, lastGood: null, requests: 0, responses: {}, charts: [], chartData: {},
     notified: new Set(), optedIn: false, knownGroups: null, healthAt: 0, alertsAt: 0,
@@ -211,15 +214,23 @@
     const r = await api(`/api/monitoring/performance?serverId=${encodeURIComponent(state.server)}&from=${iso(from)}&to=${iso(to)}&step=${step}`);
     if (!r.ok) { $("charts").innerHTML = `<p class="na">${esc(t("not_available"))} (${r.status})</p>`; return; }
     const body = await r.json();
-    let shades = [];
-    const inc = await api(`/api/analysis/incidents?from=${iso(Math.max(from, to - 7 * 86400))}&to=${iso(to)}`);
-    if (inc.ok) {
-      for (const i of (await inc.json()).incidents) {
+    const shadesOf = async (path, color) => {
+      const r = await api(`${path}?from=${iso(Math.max(from, to - 7 * 86400))}&to=${iso(to)}`);
+      if (!r.ok) return null;
+      const out = [];
+      for (const i of (await r.json()).incidents) {
         const mine = i.affected.find((a) => a.server_id === state.server);
-        if (mine) shades.push([Date.parse(mine.onset) / 1000, Date.parse(i.end) / 1000, i.pattern]);
+        if (mine) out.push([Date.parse(mine.onset) / 1000, Date.parse(i.end) / 1000, color]);
       }
-    }
-    $("server-meta").innerHTML = `${esc(t("truth"))} · ${shades.length} ${esc(t("nav_incidents"))}`;
+      return out;
+    };
+    const detected = await shadesOf("/api/analysis/incidents", "rgba(220,38,38,0.14)");
+    const injected = state.truth ? await shadesOf("/api/analysis/truth", "rgba(29,78,216,0.14)") : [];
+    const shades = [...(detected || []), ...(injected || [])];
+    $("truth-pick").checked = state.truth;
+    $("server-meta").innerHTML = `<span class="key-d">${(detected || []).length} ${esc(t("detected"))}</span>` +
+      (state.truth ? ` · <span class="key-t">${injected === null ? esc(t("not_available")) : `${injected.length} ${esc(t("injected"))}`}</span>` : "");
+    state.shades = shades;
     drawCharts(body.metrics, shades);
   }
 
@@ -247,8 +258,8 @@
       const draw = (u) => {
         const ctx = u.ctx;
         ctx.save();
-        ctx.fillStyle = "rgba(220,38,38,0.12)";
-        for (const [a, b] of shades) {
+        for (const [a, b, color] of shades) {
+          ctx.fillStyle = color;
           const l = u.valToPos(Math.max(a, u.scales.x.min), "x", true), r = u.valToPos(Math.min(b, u.scales.x.max), "x", true);
           if (r > l) ctx.fillRect(l, u.bbox.top, r - l, u.bbox.height);
         }
@@ -351,7 +362,10 @@
   function go(change) {
     Object.assign(state, change);
     const params = new URLSearchParams({view: state.view});
-    if (state.view === "server" && state.server) { params.set("server", state.server); params.set("window", state.window); }
+    if (state.view === "server" && state.server) {
+      params.set("server", state.server); params.set("window", state.window);
+      if (state.truth) params.set("truth", "1");
+    }
     history.replaceState(null, "", `?${params}`);
     show();
   }
@@ -394,6 +408,7 @@
   });
   $("server-pick").addEventListener("change", (e) => go({server: e.target.value}));
   $("window-pick").addEventListener("change", (e) => go({window: e.target.value}));
+  $("truth-pick").addEventListener("change", (e) => go({truth: e.target.checked}));
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "ko" ? "en" : "ko";
     localStorage.setItem("lang", state.lang);

@@ -17,6 +17,7 @@ from .analysis import (
     ANALYSIS_HISTORY_DAYS,
     ANALYSIS_MAX_DAYS,
     analyzed_incidents,
+    ground_truth,
     server_analysis,
     servers_analysis,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Freshness",
     "Result",
     "analyzed_incidents",
+    "ground_truth",
     "authorize_cron",
     "batch_window",
     "daily_metrics",

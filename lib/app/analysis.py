@@ -26,12 +26,14 @@ import orjson
 
 from lib.analysis import Analysis, Panel, analyze_panel, describe_server
 from lib.cache import Cache
-from lib.collectors import Collector
+from lib.collectors import Collector, simulator_from
 from lib.core import (
     DAY,
     MIN_INSTANT,
     MetricRow,
+    NotFound,
     RangeError,
+    Settings,
     SourceUnavailable,
     StoreError,
     WindowTooLarge,
@@ -51,6 +53,7 @@ __all__ = [
     "ANALYSIS_MAX_DAYS",
     "analysis_rows",
     "analyzed_incidents",
+    "ground_truth",
     "server_analysis",
     "servers_analysis",
 ]
@@ -114,6 +117,22 @@ def _tick_ceiling(instant: int) -> int:
     [ceiling(lo), ceiling(hi)), so every instant between two ticks gives the same answer and
     cache key."""
     return -(-instant // DEFAULT_STEP) * DEFAULT_STEP
+
+
+# --- GET /api/analysis/truth -------------------------------------------------------------
+
+
+def ground_truth(collector: Collector, settings: Settings, now: int, *, start: str | None,
+                 end: str | None) -> Result:
+    """The simulator's own record of the incidents overlapping [start, end) (default: the
+    last day; at most 7 days), for people training detectors. A real source has none (404).
+    The analysis never reads it; only the scorecards and this endpoint do."""
+    lo, hi = _window(start, end, now)
+    if collector.seed is None:
+        raise NotFound("source", "a real source has no ground truth; only the simulator does")
+    incidents = [i.as_dict() for i in simulator_from(settings).incidents(lo, hi)]
+    return Result({"from": format_iso(lo), "to": format_iso(hi), "count": len(incidents),
+                   "incidents": incidents}, "generator", freshness_of(hi, now))
 
 
 # --- GET /api/analysis/server, /api/analysis/servers --------------------------------------

@@ -62,11 +62,27 @@ def combined_app(*, local: bool = False) -> FastAPI:
         from .deps import provide_local
 
         app.dependency_overrides[provide_local] = lambda: True
-        if PUBLIC_DIR.is_dir():  # the dashboard, as Vercel serves public/ beside the functions
-            from fastapi.staticfiles import StaticFiles
-
-            app.mount("/", StaticFiles(directory=PUBLIC_DIR, html=True), name="public")
+        if PUBLIC_DIR.is_dir():
+            serve_public(app)
     return app
+
+
+def serve_public(app: FastAPI) -> None:
+    """The dashboard, as Vercel serves public/ beside the functions: ``/`` is index.html,
+    every file and folder of public/ at its own path. Nothing is mounted at ``/`` itself, so
+    a wrong method on an API path still answers 405, not a static 404."""
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    def file(path: Path) -> Any:
+        return lambda: FileResponse(path)
+
+    app.add_api_route("/", file(PUBLIC_DIR / "index.html"), include_in_schema=False)
+    for entry in sorted(PUBLIC_DIR.iterdir()):
+        if entry.is_dir():
+            app.mount(f"/{entry.name}", StaticFiles(directory=entry), name=entry.name)
+        else:
+            app.add_api_route(f"/{entry.name}", file(entry), include_in_schema=False)
 
 
 @cache

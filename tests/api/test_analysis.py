@@ -188,3 +188,18 @@ def test_a_dead_store_falls_back_to_the_source(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["x-data-source"] == "generator"
     assert response.json() == stored
+
+
+def test_ground_truth_is_the_simulators_record_of_the_window(api: Api) -> None:
+    start, end = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
+    response = api.client.get("/api/analysis/truth", params={"from": start, "to": end})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = [i.as_dict() for i in api.sim.incidents(parse_instant(start, "s"),
+                                                       parse_instant(end, "e"))]
+    assert body["incidents"] == expected and body["count"] == len(expected) > 0
+    assert response.headers["x-data-source"] == "generator"
+    too_long = api.client.get("/api/analysis/truth",
+                              params={"from": "2023-12-01T00:00:00Z", "to": end})
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["code"] == "window_too_large"

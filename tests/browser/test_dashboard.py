@@ -7,6 +7,7 @@ no horizontal scroll at 390 px, and screenshots of every view in artifacts/scree
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -237,3 +238,19 @@ def test_korean_text_is_a_click_away(page: Page, base: str) -> None:
     assert page.evaluate("document.documentElement.lang") == "ko"
     page.wait_for_function("document.querySelector('#grid .st') !== null")
     assert page.inner_text("#grid .tile .st") in ("정상", "경고", "위험", "오프라인")
+
+
+def test_the_ground_truth_toggle_shades_the_injected_incidents(page: Page, base: str) -> None:
+    week = httpx.get(f"{base}/api/analysis/truth", timeout=30, params={
+        "from": format_iso(int(time.time()) - 6 * 86_400)}).json()
+    hit = next(i for i in week["incidents"] if i["affected"])
+    server = hit["affected"][0]["server_id"]
+    ready(page, base, f"server&server={server}&window=7d&truth=1")
+    page.wait_for_function("(window.__dash.state.shades || null) !== null")
+    blue = page.evaluate("window.__dash.state.shades.filter(s => s[2].includes('29,78,216'))"
+                         ".length")
+    assert blue >= 1
+    assert page.is_checked("#truth-pick")
+    assert "injected" in page.inner_text("#server-meta")
+    page.uncheck("#truth-pick")
+    page.wait_for_function("!location.search.includes('truth=1')")
