@@ -36,6 +36,10 @@ from lib.web import (
 FAMILY = "/api/analysis"
 router = APIRouter()
 
+FromQuery = Annotated[str | None, Query(alias="from", description="window start (default: "
+                                        "to − 1 day)")]
+ToQuery = Annotated[str | None, Query(alias="to", description="window end, not in the future "
+                                      "(default: now)")]
 AtQuery = Annotated[str | None, Query(description="an instant, not in the future (default: "
                                       "now); the analysis reads the 10-minute tick at or "
                                       "before it")]
@@ -58,10 +62,8 @@ def get_incidents(
     hot: HotCacheDep,
     cache: CacheDep,
     now: NowDep,
-    start: Annotated[str | None, Query(alias="from", description="window start (default: "
-                                       "to − 1 day)")] = None,
-    end: Annotated[str | None, Query(alias="to", description="window end, not in the future "
-                                     "(default: now)")] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
 ) -> Response:
     """Incidents detected in a window."""
     return respond(analyzed_incidents(store, collector, hot, cache, now, start=start,
@@ -102,10 +104,8 @@ def get_truth(
     collector: CollectorDep,
     settings: SettingsDep,
     now: NowDep,
-    start: Annotated[str | None, Query(alias="from", description="window start (default: "
-                                       "to − 1 day)")] = None,
-    end: Annotated[str | None, Query(alias="to", description="window end, not in the future "
-                                     "(default: now)")] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
 ) -> Response:
     """The simulator's ground truth: the incidents it injected that overlap [from, to), at
     most 7 days — for people training detectors (the analysis never reads it). 404 for a

@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repository importable
 import httpx
 from playwright.sync_api import sync_playwright
 
+from tests.browser.hooks import VISIBILITY
 from tests.services.prometheus import running_local_api
 
 SHIPPED = ["public/app.js", "public/style.css", "public/vendor/uPlot.iife.min.js",
@@ -70,19 +71,6 @@ RENDER = """(n) => {
   const live = performance.now() - t2;
   return {grid, plots, live};
 }"""
-
-VISIBILITY = """
-(() => {
-  let hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState",
-                        {configurable: true, get: () => hidden ? "hidden" : "visible"});
-  window.__setHidden = (h) => {
-    hidden = h;
-    document.dispatchEvent(new Event("visibilitychange"));
-  };
-})();
-"""
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

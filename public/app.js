@@ -159,27 +159,58 @@
     } catch (e) { /* health stays as it was */ }
   }
 
-  function spark(values, max) {
-    const v = values.filter((x) => x !== null && x !== undefined);
+  const SPARK_POINTS = 48;  // a tile's sparkline is ~100 px wide: more points draw nothing new
+  function sparkPoints(values, max) {
+    const all = values.filter((x) => x !== null && x !== undefined);
+    const every = Math.max(1, Math.ceil(all.length / SPARK_POINTS));
+    const v = every > 1 ? all.filter((_, i) => (all.length - 1 - i) % every === 0) : all;
     if (v.length < 2) return "";
-    const top = max || Math.max(...v, 1);
-    const pts = v.map((x, i) => `${(i / (v.length - 1) * 100).toFixed(1)},${(18 - x / top * 17).toFixed(1)}`).join(" ");
-    return `<svg viewBox="0 0 100 18" preserveAspectRatio="none" aria-hidden="true"><polyline fill="none" stroke="#475569" stroke-width="1.5" vector-effect="non-scaling-stroke" points="${pts}"/></svg>`;
+    let top = max || 1;
+    if (!max) for (const x of v) if (x > top) top = x;
+    let out = "";
+    for (let i = 0; i < v.length; i++) out += `${Math.round(i / (v.length - 1) * 1000) / 10},${Math.round((18 - v[i] / top * 17) * 10) / 10} `;
+    return out;
   }
+
+  function spark(values, max) {
+    return `<svg viewBox="0 0 100 18" preserveAspectRatio="none" aria-hidden="true"><polyline fill="none" stroke="#475569" stroke-width="1.5" vector-effect="non-scaling-stroke" points="${sparkPoints(values, max)}"/></svg>`;
+  }
+
+  const rtText = (s) => (s.responseTime === null ? "—" : `${s.responseTime} ms`);
+  const healthText = (id) => (state.health[id] === undefined || state.health[id] === null ? "—" : String(state.health[id]));
 
   function renderGrid() {
     const grid = $("grid");
+    const tiles = grid.children;
+    const same = tiles.length === state.servers.length && state.servers.every((s, i) => tiles[i].dataset.server === s.id)
+      && grid.dataset.lang === state.lang;
+    if (same) {  // a new tick: update the tiles in place
+      state.servers.forEach((s, i) => {
+        const tile = tiles[i], h = state.history[s.id] || {cpu: [], memory: [], rt: []};
+        tile.className = `tile s-${s.status}`;
+        tile.querySelector(".st").textContent = t(s.status);
+        tile.querySelector("[data-health]").textContent = healthText(s.id);
+        tile.querySelector("[data-cpu]").textContent = `${s.cpu.usage.toFixed(1)}%`;
+        tile.querySelector("[data-memory]").textContent = `${s.memory.usage.toFixed(1)}%`;
+        tile.querySelector("[data-rt]").textContent = rtText(s);
+        const lines = tile.querySelectorAll("polyline");
+        lines[0].setAttribute("points", sparkPoints(h.cpu, 100));
+        lines[1].setAttribute("points", sparkPoints(h.memory, 100));
+        lines[2].setAttribute("points", sparkPoints(h.rt));
+      });
+      renderMeta();
+      return;
+    }
+    grid.dataset.lang = state.lang;
     grid.innerHTML = state.servers.map((s) => {
       const h = state.history[s.id] || {cpu: [], memory: [], rt: []};
-      const health = state.health[s.id];
-      const rt = s.responseTime === null ? "—" : `${s.responseTime} ms`;
       return `<li class="tile s-${esc(s.status)}" data-server="${esc(s.id)}">
         <span class="st">${esc(t(s.status))}</span>
         <a href="?view=server&server=${encodeURIComponent(s.id)}&window=${state.window}">${esc(s.id)}</a>
-        <div class="meta">${esc(t("health"))} <b data-health>${health === undefined || health === null ? "—" : health}</b>/100</div>
+        <div class="meta">${esc(t("health"))} <b data-health>${healthText(s.id)}</b>/100</div>
         <dl><dt>${t("cpu")}</dt><dd data-cpu>${s.cpu.usage.toFixed(1)}%</dd><dd>${spark(h.cpu, 100)}</dd>
         <dt>${t("memory")}</dt><dd data-memory>${s.memory.usage.toFixed(1)}%</dd><dd>${spark(h.memory, 100)}</dd>
-        <dt>${t("latency")}</dt><dd data-rt>${rt}</dd><dd>${spark(h.rt)}</dd></dl></li>`;
+        <dt>${t("latency")}</dt><dd data-rt>${rtText(s)}</dd><dd>${spark(h.rt)}</dd></dl></li>`;
     }).join("");
     renderMeta();
   }

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from lib.core import format_iso
+from tests.browser.hooks import NOTIFICATION, VISIBILITY
 from tests.services.prometheus import running_local_api
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,31 +31,6 @@ if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-# document.visibilityState under the test's control (a headless tab is always visible)
-VISIBILITY = """
-(() => {
-  let hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState",
-                        {configurable: true, get: () => hidden ? "hidden" : "visible"});
-  window.__setHidden = (h) => {
-    hidden = h;
-    document.dispatchEvent(new Event("visibilitychange"));
-  };
-})();
-"""
-# Notification stubbed to count: permission granted once asked
-NOTIFICATION = """
-window.__notes = [];
-window.Notification = class {
-  static permission = "default";
-  static requestPermission() {
-    window.Notification.permission = "granted";
-    return Promise.resolve("granted");
-  }
-  constructor(title, options) { window.__notes.push({title, tag: options.tag}); }
-};
-"""
 
 
 @pytest.fixture(scope="module")
