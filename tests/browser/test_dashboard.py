@@ -230,3 +230,13 @@ def test_the_ground_truth_toggle_shades_the_injected_incidents(page: Page, base:
     assert "injected" in page.inner_text("#server-meta")
     page.uncheck("#truth-pick")
     page.wait_for_function("!location.search.includes('truth=1')")
+
+
+def test_a_question_is_answered_in_the_page(page: Page, base: str) -> None:
+    ready(page, base, "ask")
+    page.fill("#question", "어떤 서버가 위험해?")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_function("document.getElementById('answer').textContent.length > 5")
+    shown = page.inner_text("#answer")
+    api = httpx.get(f"{base}/api/ask", params={"q": "어떤 서버가 위험해?"}, timeout=30).json()
+    assert shown == api["answer"]
