@@ -10,7 +10,8 @@ from lib.core import InvalidParameter, StoreError, format_iso, parse_instant
 
 from .base import AlertEvent, OutboxItem
 
-__all__ = ["event_record", "from_event", "from_outbox", "outbox_record", "records_request"]
+__all__ = ["delivery_request", "event_record", "from_event", "from_outbox", "history_request",
+           "outbox_record", "records_request", "save_request"]
 
 
 def outbox_record(item: OutboxItem) -> dict[str, Any]:
@@ -29,6 +30,25 @@ def records_request(outbox: Sequence[OutboxItem], events: Sequence[AlertEvent]
                     ) -> dict[str, Any]:
     return {"notifications": [outbox_record(i) for i in outbox],
             "events": [event_record(e) for e in events]}
+
+
+def save_request(state: dict[str, Any], expected: int, last_tick: int | None
+                 ) -> dict[str, Any]:
+    return {"expected": expected, "state": state,
+            "last_tick": None if last_tick is None else format_iso(last_tick)}
+
+
+def delivery_request(key: str, channel: str, delivered_at: int | None, error: str | None
+                     ) -> dict[str, Any]:
+    return {"key": key, "channel": channel, "error": error,
+            "delivered_at": None if delivered_at is None else format_iso(delivered_at)}
+
+
+def history_request(server_id: str | None, severity: str | None, limit: int,
+                    before: tuple[int, str] | None) -> dict[str, Any]:
+    return {"server_id": server_id, "severity": severity, "limit": limit,
+            "before_at": None if before is None else format_iso(before[0]),
+            "before_fingerprint": None if before is None else before[1]}
 
 
 def _instant(value: Any) -> int:

@@ -29,11 +29,17 @@ from lib.core import (
     StoreError,
     StoreUnavailable,
     dsn_passwords,
-    format_iso,
     redact,
 )
 
-from ._alerts import from_event, from_outbox, records_request
+from ._alerts import (
+    delivery_request,
+    from_event,
+    from_outbox,
+    history_request,
+    records_request,
+    save_request,
+)
 from ._rows import (
     affected_from_json,
     dedupe_rows,
@@ -417,9 +423,8 @@ class PostgresStore:
 
     def save_alert_state(self, state: dict[str, Any], expected: int,
                          last_tick: int | None) -> bool:
-        return bool(self._function("alert_state_save", {
-            "expected": expected, "state": state,
-            "last_tick": None if last_tick is None else format_iso(last_tick)}))
+        return bool(self._function("alert_state_save",
+                                   save_request(state, expected, last_tick)))
 
     def add_alert_records(self, outbox: Sequence[OutboxItem],
                           events: Sequence[AlertEvent]) -> int:
@@ -434,16 +439,13 @@ class PostgresStore:
 
     def record_delivery(self, key: str, channel: str, delivered_at: int | None,
                         error: str | None) -> bool:
-        return bool(self._function("alert_delivery_record", {
-            "key": key, "channel": channel, "error": error,
-            "delivered_at": None if delivered_at is None else format_iso(delivered_at)}))
+        return bool(self._function("alert_delivery_record",
+                                   delivery_request(key, channel, delivered_at, error)))
 
     def query_alert_history(self, server_id: str | None, severity: str | None, limit: int,
                             before: tuple[int, str] | None = None) -> list[AlertEvent]:
-        found = self._function("alert_history_page", {
-            "server_id": server_id, "severity": severity, "limit": limit,
-            "before_at": None if before is None else format_iso(before[0]),
-            "before_fingerprint": None if before is None else before[1]})
+        found = self._function("alert_history_page",
+                               history_request(server_id, severity, limit, before))
         return [from_event(r) for r in found]
 
     def health(self) -> None:
