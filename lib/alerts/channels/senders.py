@@ -5,6 +5,8 @@ with HTTPChannel; they differ only in the payload, the URL and the headers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -54,46 +56,40 @@ class WebhookChannel(HTTPChannel):
         self._post(payload, headers)
 
 
-class SlackChannel(HTTPChannel):
+class _ChatChannel(HTTPChannel):
+    """POSTs ``render(notification)`` to a chat webhook whose URL is the secret."""
+
+    render: ClassVar[Callable[..., dict[str, Any]]]
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        external_url: str | None = None,
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(url, timeout=timeout, client=client)
+        self.external_url = external_url
+
+    def send(self, notification: Notification) -> None:
+        self._post(type(self).render(notification, external_url=self.external_url))
+
+
+class SlackChannel(_ChatChannel):
     """POSTs a message with blocks to a Slack incoming webhook (the URL is the secret)."""
 
     name = "slack"
     example = "https://hooks.slack.com/services/T000/B000/XXXX"
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        external_url: str | None = None,
-        timeout: float = 5.0,
-        client: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(url, timeout=timeout, client=client)
-        self.external_url = external_url
-
-    def send(self, notification: Notification) -> None:
-        self._post(slack_payload(notification, external_url=self.external_url))
+    render = staticmethod(slack_payload)
 
 
-class DiscordChannel(HTTPChannel):
+class DiscordChannel(_ChatChannel):
     """POSTs content and an embed to a Discord webhook (the URL is the secret)."""
 
     name = "discord"
     example = "https://discord.com/api/webhooks/123/XXXX"
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        external_url: str | None = None,
-        timeout: float = 5.0,
-        client: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(url, timeout=timeout, client=client)
-        self.external_url = external_url
-
-    def send(self, notification: Notification) -> None:
-        self._post(discord_payload(notification, external_url=self.external_url))
+    render = staticmethod(discord_payload)
 
 
 class AlertmanagerChannel(HTTPChannel):
