@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-import orjson
-
 from lib.alerts import DeliveryError, Notification, fingerprint
 from lib.alerts.engine import EngineState, IncidentView, ServerTick, TickInput, step
 from lib.alerts.rules import RuleSet
@@ -53,7 +51,13 @@ from lib.core import (
 from lib.sim import DEFAULT_STEP
 from lib.store import AlertEvent, MetricStore, OutboxItem
 
-from .analysis import ANALYSIS_HISTORY_DAYS, analysis_rows
+from .analysis import (
+    ANALYSIS_HISTORY_DAYS,
+    analysis_rows,
+    distinct_layers,
+    read_cached,
+    write_cached,
+)
 from .params import (
     ALERT_CURSOR_PATTERN,
     echo,
@@ -197,14 +201,12 @@ def tick_input(b: _Backends, tick: int) -> TickInput:
     """The analysis at the last 10-minute tick (cached), with the live values of ``tick``."""
     base = tick - tick % DEFAULT_STEP
     key = f"alerts:view:{b.collector.mode}:{b.collector.seed or 0}:{base}"
-    cached = next((v for v in (b.hot.get(key), b.warm.get(key)) if v is not None), None)
+    cached = read_cached([b.hot, b.warm], key)
     if cached is not None:
-        view = _view_from_json(orjson.loads(cached))
+        view = _view_from_json(cached)
     else:
         view = _analysis_view(b, base)
-        text = orjson.dumps(_view_json(view)).decode()
-        for layer in (b.hot, b.warm) if b.warm is not b.hot else (b.hot,):
-            layer.set(key, text, VIEW_TTL)
+        write_cached([b.hot, b.warm], key, _view_json(view), VIEW_TTL)
     live = {s.row.server_id: s for s in b.collector.snapshot(None, tick)}
     servers = {}
     for sid, server in view.servers.items():
@@ -245,13 +247,15 @@ def _history_rows(b: _Backends, start: int, base: int, server_ids: list[str]
     settled -= settled % DEFAULT_STEP
     days = list(range(day_start(start), end, DAY))
     keys = [f"alerts:day:{b.collector.mode}:{b.collector.seed or 0}:{day}" for day in days]
+    layers = distinct_layers([b.hot, b.warm])
     texts: list[str | None] = list(b.hot.get_many(keys))
-    missing = [k for k, text in enumerate(texts) if text is None]
-    if missing and b.warm is not b.hot:
-        for k, text in zip(missing, b.warm.get_many([keys[k] for k in missing]), strict=True):
+    from_warm = [k for k, text in enumerate(texts) if text is None] if len(layers) > 1 else []
+    if from_warm:
+        for k, text in zip(from_warm, b.warm.get_many([keys[k] for k in from_warm]),
+                           strict=True):
             texts[k] = text
     rows: list[MetricRow] = []
-    for day, key, text in zip(days, keys, texts, strict=True):
+    for k, (day, key, text) in enumerate(zip(days, keys, texts, strict=True)):
         held, upto = _unpack_span(key, text, day)
         hi = min(day + DAY, end)
         fresh = analysis_rows(b.store, b.collector, upto, hi, server_ids, base)[0] \
@@ -260,9 +264,9 @@ def _history_rows(b: _Backends, start: int, base: int, server_ids: list[str]
         keep = min(day + DAY, settled)
         if keep > upto:
             text = f"{keep}:{pack_rows([r for r in span if r.timestamp < keep])}"
-            for layer in (b.hot, b.warm) if b.warm is not b.hot else (b.hot,):
+            for layer in layers:
                 layer.set(key, text, DAY_TTL)
-        elif text is not None:
+        elif text is not None and k in from_warm:  # copied into this process's memory
             b.hot.set(key, text, DAY_TTL)
         rows.extend(r for r in span if r.timestamp >= start)
     return rows

@@ -84,7 +84,7 @@ def analyzed_incidents(
                                "step": DEFAULT_STEP, "history_from": format_iso(history_from)}
     if first >= stop:  # no tick in the window
         return Result({**payload, "count": 0, "incidents": []}, collector.source, freshness)
-    cached = _read([hot, warm], key)
+    cached = read_cached([hot, warm], key)
     if cached is not None:
         return Result({**payload, **cached}, "cache", freshness)
     roles = _roles(collector)
@@ -94,7 +94,7 @@ def analyzed_incidents(
         analysis = analyze_panel(Panel.from_rows(rows, DEFAULT_STEP), roles)
         incidents = [i.as_dict() for i in analysis.incidents if first <= i.start < stop]
     found = {"count": len(incidents), "incidents": incidents}
-    _write([hot, warm], key, found, ANALYSIS_PAST_TTL if freshness == "past"
+    write_cached([hot, warm], key, found, ANALYSIS_PAST_TTL if freshness == "past"
            else ANALYSIS_RECENT_TTL)
     return Result({**payload, **found}, source, freshness)
 
@@ -169,7 +169,7 @@ def _fleet_view(
     instant = min(now if moment is None else moment, now)
     tick = instant - instant % DEFAULT_STEP
     key = f"analysis:servers:{_source_key(collector)}:{tick}"
-    cached = _read([hot, warm], key)
+    cached = read_cached([hot, warm], key)
     if cached is not None:
         return tick, cached["servers"], "cache"
     roles = _roles(collector)
@@ -181,7 +181,7 @@ def _fleet_view(
     panel = Panel.from_rows(rows, DEFAULT_STEP)
     analysis = analyze_panel(panel, roles) if rows else None
     servers = [_describe(analysis, panel, sid, tick, roles[sid]) for sid in sorted(roles)]
-    _write([hot, warm], key, {"servers": servers},
+    write_cached([hot, warm], key, {"servers": servers},
            ANALYSIS_PAST_TTL if tick + DEFAULT_STEP <= day_start(now) else ANALYSIS_RECENT_TTL)
     return tick, servers, source
 
@@ -264,8 +264,10 @@ def _source_key(collector: Collector) -> str:
 # --- cache layers --------------------------------------------------------------------------
 
 
-def _read(layers: Sequence[Cache], key: str) -> Any:
-    for depth, layer in enumerate(_distinct(layers)):
+def read_cached(layers: Sequence[Cache], key: str) -> Any:
+    """The JSON under ``key`` in the first layer holding it (copied into the faster ones);
+    None when no layer holds it, or holds it corrupt."""
+    for depth, layer in enumerate(distinct_layers(layers)):
         value = layer.get(key)
         if value is None:
             continue
@@ -273,17 +275,19 @@ def _read(layers: Sequence[Cache], key: str) -> Any:
             payload = orjson.loads(value)
         except ValueError:
             continue
-        for faster in _distinct(layers)[:depth]:
+        for faster in distinct_layers(layers)[:depth]:
             faster.set(key, value, ANALYSIS_RECENT_TTL)
         return payload
     return None
 
 
-def _write(layers: Sequence[Cache], key: str, payload: Mapping[str, Any], ttl: int) -> None:
+def write_cached(layers: Sequence[Cache], key: str, payload: Mapping[str, Any], ttl: int
+                 ) -> None:
     value = orjson.dumps(payload).decode()
-    for layer in _distinct(layers):
+    for layer in distinct_layers(layers):
         layer.set(key, value, ttl)
 
 
-def _distinct(layers: Sequence[Cache]) -> list[Cache]:
+def distinct_layers(layers: Sequence[Cache]) -> list[Cache]:
+    """``layers`` without repeats (a deployment with no shared cache uses one for both)."""
     return [layer for i, layer in enumerate(layers) if layer not in layers[:i]]
