@@ -383,11 +383,7 @@ def list_alerts(
     """Groups and alerts of the engine's state (firing, pending, resolved in the last hour),
     newest first; the alerts filtered and keyset-paged."""
     states = _choices(state, "state", STATES)
-    if server_id is not None:
-        parse_server_id(server_id, "server_id")
-    if severity is not None and severity not in SEVERITIES:
-        raise InvalidParameter("severity", f"unknown severity {echo(severity)} "
-                               "(warning, critical)")
+    _check_filters(server_id, severity)
     after = _alert_cursor(cursor)
     engine, last = _state(store)
     alerts = sorted((_alert_json(fp, a) for fp, a in engine.alerts.items()),
@@ -414,6 +410,15 @@ def list_alerts(
         "next_cursor": None if last_alert is None
         else f"{format_iso(_epoch(last_alert['starts_at']))}~{last_alert['fingerprint']}",
     }, "store", "live")
+
+
+def _check_filters(server_id: str | None, severity: str | None) -> None:
+    """The server and severity filters of the alert reads."""
+    if server_id is not None:
+        parse_server_id(server_id, "server_id")
+    if severity is not None and severity not in SEVERITIES:
+        raise InvalidParameter("severity", f"unknown severity {echo(severity)} "
+                               "(warning, critical)")
 
 
 def _choices(values: Sequence[str] | None, parameter: str, allowed: Sequence[str]
@@ -475,11 +480,7 @@ def _group_json(g: Mapping[str, Any], silenced: bool = False) -> dict[str, Any]:
 def alert_history(store: MetricStore, *, server_id: str | None, severity: str | None,
                   limit: int, cursor: str | None) -> Result:
     """Every alert state change, newest first, keyset-paged."""
-    if server_id is not None:
-        parse_server_id(server_id, "server_id")
-    if severity is not None and severity not in SEVERITIES:
-        raise InvalidParameter("severity", f"unknown severity {echo(severity)} "
-                               "(warning, critical)")
+    _check_filters(server_id, severity)
     before = _alert_cursor(cursor)
     events = store.query_alert_history(server_id, severity, limit + 1, before)
     page, more = events[:limit], len(events) > limit
