@@ -9,10 +9,9 @@ docs function load every function module, and their cold start must not carry it
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from mangum import Mangum
 from starlette.types import Receive, Scope, Send
 
@@ -56,8 +55,7 @@ class _MCPResponse(Response):
             server._lowlevel_server, json_response=True, stateless=True,
             # a deployment answers on its own domain; Vercel terminates the connection
             security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))
-        async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(manager.run())
+        async with manager.run():
             await manager.handle_request(scope, receive, send)
 
 
@@ -123,7 +121,6 @@ def build_server(tools: Tools) -> MCPServer:
 
 @router.api_route("/api/mcp", methods=["GET", "POST", "DELETE"], include_in_schema=False)
 def mcp_endpoint(
-    request: Request,
     store: StoreDep,
     collector: CollectorDep,
     hot: HotCacheDep,
@@ -132,7 +129,6 @@ def mcp_endpoint(
     now: NowDep,
 ) -> Response:
     """The MCP endpoint (JSON-RPC over streamable HTTP; see the module docstring)."""
-    del request
     return _MCPResponse(Tools(store, collector, hot, cache, settings, now))
 
 

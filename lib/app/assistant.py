@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from lib.assistant import MAX_QUESTION, Question, parse_question
 from lib.cache import Cache
 from lib.collectors import Collector
-from lib.core import InvalidParameter, RangeError, Settings, format_iso
+from lib.core import InvalidParameter, RangeError, Settings, format_iso, parse_instant
 from lib.sim import MIN_STEP
 from lib.store import MetricStore
 
@@ -40,10 +40,15 @@ _STATUS = {"en": {"healthy": "healthy", "warning": "warning", "critical": "criti
 
 
 class _Backends:
+    """What an answer reads, at ``instant``: ``at`` is None for now (the live view)."""
+
     def __init__(self, store: MetricStore, collector: Collector, hot: Cache, warm: Cache,
-                 settings: Settings, now: int, at: str | None) -> None:
+                 settings: Settings, now: int, instant: int, live: bool,
+                 server_ids: list[str]) -> None:
         self.store, self.collector, self.hot, self.warm = store, collector, hot, warm
-        self.settings, self.now, self.at = settings, now, at
+        self.settings, self.now, self.instant = settings, now, instant
+        self.at = None if live else format_iso(instant)
+        self.server_ids = server_ids
 
     def snapshot(self) -> dict[str, Any]:
         return servers_snapshot(self.collector, self.hot, self.warm, self.settings, self.now,
@@ -74,8 +79,7 @@ def answer_question(
     instant = min(now if moment is None else moment, now)
     ids = [t.id for t in collector.servers()]
     question = parse_question(q, ids, instant, settings.fleet_timezone)
-    b = _Backends(store, collector, hot, warm, settings, now,
-                  None if moment is None else format_iso(instant))
+    b = _Backends(store, collector, hot, warm, settings, now, instant, moment is None, ids)
     text, facts = _ANSWERS[question.intent](question, b)
     entities = {k: (format_iso(v) if isinstance(v, int) else v)
                 for k, v in question.entities.items() if k != "window"}
@@ -155,8 +159,7 @@ def _server_why(q: Question, b: _Backends) -> Answer:
     sid = q.servers[0]
     live, analysis = _server_facts(b, sid)
     values = _values(live)
-    instant = optional_instant(b.at, "at") or b.now
-    found = b.incidents(instant - 86_400, instant + 1)["incidents"]
+    found = b.incidents(b.instant - 86_400, b.instant + 1)["incidents"]
     mine = [i for i in found if sid in {a["server_id"] for a in i["affected"]}]
     facts: dict[str, Any] = {"server": {"id": sid, **values},
                              "analysis": {k: analysis[k] for k in
@@ -196,8 +199,7 @@ def _server_why(q: Question, b: _Backends) -> Answer:
 
 def _what_happened(q: Question, b: _Backends) -> Answer:
     assert q.start is not None and q.end is not None
-    instant = optional_instant(b.at, "at") or b.now
-    end = min(q.end, instant)
+    end = min(q.end, b.instant)
     start = min(q.start, end)
     incidents: list[dict[str, Any]] = b.incidents(start, end)["incidents"] if end > start \
         else []
@@ -242,17 +244,14 @@ def _at_risk(q: Question, b: _Backends) -> Answer:
                     "앞으로 24시간 안에 임계값을 넘을 것으로 예측되는 서버는 없습니다."), \
             {"risks": []}
     shown = risks[:3]
-    en = "; ".join(f"{r['server_id']} {n_en(r['metric'])} reaches {r['threshold']:g}% "
+    en_names = _METRIC_NAMES["en"]
+    en = "; ".join(f"{r['server_id']} {en_names[r['metric']]} reaches {r['threshold']:g}% "
                    f"({r['level']}) in {r['seconds'] / 3600:.1f} h" for r in shown)
     ko = "; ".join(f"{r['server_id']} {n[r['metric']]} {r['seconds'] / 3600:.1f}시간 후 "
                    f"{r['threshold']:g}% 도달 ({_STATUS['ko'][r['level']]})" for r in shown)
     count = len({r["server_id"] for r in risks})
     return _say(q, f"{count} server{'s are' if count != 1 else ' is'} at risk: {en}.",
                 f"위험한 서버 {count}대: {ko}."), {"risks": risks}
-
-
-def n_en(metric: str) -> str:
-    return _METRIC_NAMES["en"][metric]
 
 
 def _fleet_summary(q: Question, b: _Backends) -> Answer:
@@ -292,7 +291,7 @@ def _top(q: Question, b: _Backends) -> Answer:
 
 def _unknown_server(q: Question, b: _Backends) -> Answer:
     name = str(q.entities.get("serverId", ""))
-    ids = [t.id for t in b.collector.servers()]
+    ids = b.server_ids
     sample = ", ".join(ids[:4])
     return _say(q, f"There is no server called {echo(name)}; this fleet's servers are named "
                    f"like {sample}.",
@@ -323,9 +322,7 @@ _ANSWERS: dict[str, Callable[[Question, _Backends], Answer]] = {
 
 
 def _local(iso: str, timezone: str) -> str:
-    """``HH:MM`` in the fleet's zone (the day too when it is not obvious from context)."""
-    from lib.core import parse_instant
-
+    """``MM-DD HH:MM`` in the fleet's zone."""
     moment = datetime.fromtimestamp(parse_instant(iso, "t"), ZoneInfo(timezone))
     return moment.strftime("%m-%d %H:%M")
 

@@ -49,8 +49,8 @@ def unpack_rows(text: str) -> list[MetricRow]:
             raise ValueError(f"unknown row pack format {header.get('format')!r}")
         n = len(header["timestamps"])
         columns = np.frombuffer(data, dtype=np.float32).reshape(len(FLOATS), n)
-    except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError,
-            base64.binascii.Error) as exc:  # type: ignore[attr-defined]
+    # base64's and JSON's errors are ValueErrors; a header that is no object, AttributeError
+    except (zlib.error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"damaged row pack: {exc}") from exc
     ids = header["ids"]
     wide = columns.astype(np.float64)
