@@ -19,7 +19,8 @@
       groups: "Groups", alerts: "Alerts", truth_toggle: "Ground truth (for training detectors)",
       detected: "detected incidents (red)", injected: "injected incidents (blue)",
       servers: "servers", thinking: "…", severity: "Severity", status: "Status", since: "Since",
-      rule: "Rule", value: "Value", state: "State", actions: "Actions"},
+      rule: "Rule", value: "Value", state: "State", actions: "Actions", origin_col: "Origin",
+      pattern_col: "Pattern"},
     ko: {title: "플릿 모니터", nav_fleet: "플릿", nav_server: "서버", nav_incidents: "인시던트",
       nav_alerts: "알림", nav_ask: "질문", source: "데이터 출처", age: "데이터 나이", server: "서버",
       window: "기간", token: "알림 토큰 (이 탭에만 보관)", save: "저장", question: "질문", ask: "묻기",
@@ -32,7 +33,8 @@
       ack: "확인", silence: "1시간 무음", need_token: "먼저 알림 토큰을 입력하세요.", groups: "그룹",
       alerts: "알림", truth_toggle: "실제 정답 (탐지기 학습용)", detected: "감지된 인시던트 (빨강)",
       injected: "주입된 인시던트 (파랑)", servers: "대", thinking: "…",
-      severity: "심각도", status: "상태", since: "시작", rule: "규칙", value: "값", state: "상태", actions: "조치"},
+      severity: "심각도", status: "상태", since: "시작", rule: "규칙", value: "값", state: "상태", actions: "조치", origin_col: "원인",
+      pattern_col: "유형"},
   };
   const THRESHOLDS = {cpu: [70, 90], memory: [80, 95], disk: [80, 90]};
   const LATENCY = {web: [300, 800], api: [450, 1000], db: [150, 500], cache: [40, 150], worker: [2000, 6000]};
@@ -344,8 +346,8 @@
     const alerts = body.alerts.map((a) => `<tr><td>${esc(a.state)}</td><td>${esc(a.labels.alertname)}</td>
       <td>${esc(a.labels.server_id)}</td><td>${a.value === null ? "—" : esc(Number(a.value).toFixed(1))}</td><td>${fmtTime(a.starts_at)}</td></tr>`).join("");
     const head = (keys) => `<thead><tr>${keys.map((k) => `<th scope="col">${t(k)}</th>`).join("")}</tr></thead>`;
-    host.innerHTML = `<h3>${t("groups")}</h3><div class="tablewrap"><table>${head(["severity", "status", "origin", "pattern", "since", "actions"])}<tbody>${groups || `<tr><td class="na">${t("none")}</td></tr>`}</tbody></table></div>
-      <h3>${t("alerts")}</h3><div class="tablewrap"><table>${head(["state", "rule", "server", "value", "since"])}<tbody>${alerts || `<tr><td class="na">${t("none")}</td></tr>`}</tbody></table></div>`;
+    host.innerHTML = `<h3>${t("groups")}</h3><div class="tablewrap"><table>${head(["severity", "status", "origin_col", "pattern_col", "since", "actions"])}<tbody>${groups || `<tr><td class="na" colspan="6">${t("none")}</td></tr>`}</tbody></table></div>
+      <h3>${t("alerts")}</h3><div class="tablewrap"><table>${head(["state", "rule", "server", "value", "since"])}<tbody>${alerts || `<tr><td class="na" colspan="5">${t("none")}</td></tr>`}</tbody></table></div>`;
   }
 
   async function write(path, body) {
